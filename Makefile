@@ -1,0 +1,45 @@
+# The CRM's everyday commands. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEMO_CUSTOMERS ?= 120
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z][a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed node_modules/.package-lock.json ## Create the virtualenv and install Python and npm packages
+
+run: install ## Run the app with demo data on SQLite, with a Celery worker and beat (http://127.0.0.1:$(PORT))
+	DJANGO_DEBUG=1 PORT=$(PORT) DEMO_CUSTOMERS=$(DEMO_CUSTOMERS) PY=$(PY) bash scripts/run.sh
+
+test: install ## Run the whole test suite (SQLite unless DATABASE_URL is set; browser tests in headless chromium)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff, the template-free checks, and missing migrations
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 $(PY) manage.py check
+
+messages: install ## Extract and compile translations (needs gettext)
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=node_modules
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -d djangojs -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=staticfiles
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
+
+clean: ## Remove the local database, Celery queue files and collected static files
+	rm -rf var staticfiles
+
+.PHONY: help install run test lint messages clean

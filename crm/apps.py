@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_roles(sender, **kwargs):
+    from .services import ensure_roles
+
+    ensure_roles()
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = _("CRM")
+
+    def ready(self):
+        # Groups need the permissions Django creates after migrating, so this runs post_migrate.
+        post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="crm.ensure_roles")

@@ -1,0 +1,26 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .access import is_admin
+
+
+def navigation(request):
+    """The main navigation, by role. Each entry's view checks permission again on its own."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        {"key": "home", "label": _("Home"), "url": reverse("crm:home"), "icon": "speedometer2"},
+        {"key": "customers", "label": _("Customers"), "url": reverse("accounts:customer_list"), "icon": "buildings"},
+    ]
+    if user.has_perm("crm.view_status"):
+        items.append({"key": "status", "label": _("System status"), "url": reverse("crm:status"), "icon": "activity"})
+    if is_admin(user) and user.is_staff:
+        items.append({"key": "admin", "label": _("Administration"), "url": reverse("admin:index"), "icon": "gear"})
+    match = request.resolver_match
+    active = None
+    if match is not None:
+        active = {"accounts": "customers"}.get(match.namespace) or (
+            match.url_name if match.namespace == "crm" else None
+        )
+    return {"nav_items": items, "active_nav": active}

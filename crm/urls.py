@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from . import views
+
+crm_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("status/", views.status, name="status"),
+        path("preferences/", views.preferences, name="preferences"),
+        path("language/", views.set_language, name="set_language"),
+    ],
+    "crm",
+)
+
+urlpatterns = [
+    path("", include(crm_patterns)),
+    path("customers/", include("accounts.urls")),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "crm.views.error_403"
+handler404 = "crm.views.error_404"

@@ -1,0 +1,88 @@
+"""Deployment files: docker-compose.yml against the Compose specification, heartbeat health check."""
+
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from crm.models import Heartbeat
+from tests.conftest import require
+
+COMPOSE = Path(settings.BASE_DIR) / "docker-compose.yml"
+
+
+def test_it_validates_docker_compose_against_the_compose_specification():
+    binary = shutil.which("docker-compose")
+    require(binary is not None, "docker-compose not installed (apt-get install docker-compose)")
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE), "config", "-q"],
+        env={"DJANGO_SECRET_KEY": "compose-validation", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_it_runs_every_process_of_the_crm_in_compose_with_healthchecks_and_volumes():
+    spec = yaml.safe_load(COMPOSE.read_text())
+    services = spec["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert "healthcheck" in services[name], name
+    assert "gunicorn" in services["web"]["command"]
+    assert {"pgdata", "redisdata"} <= set(spec["volumes"])
+
+
+@pytest.mark.django_db
+def test_it_fails_the_heartbeat_health_check_when_the_job_is_stale():
+    with pytest.raises(CommandError):
+        call_command("check_heartbeat", max_age=60)
+    Heartbeat.objects.create(name="heartbeat", last_run_at=timezone.now() - timedelta(minutes=10), run_count=3)
+    with pytest.raises(CommandError):
+        call_command("check_heartbeat", max_age=60)
+    Heartbeat.objects.filter(name="heartbeat").update(last_run_at=timezone.now())
+    call_command("check_heartbeat", max_age=60)
+
+
+def test_it_passes_the_deploy_checks_with_production_settings():
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-for-the-deploy-check-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "crm.example.com",
+        "DJANGO_SECURE_SSL_REDIRECT": "true",
+        "DJANGO_HSTS_SECONDS": "31536000",
+        "CRM_VAR_DIR": "/tmp/crm-deploy-check",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_refuses_to_start_in_production_without_a_secret_key():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "CRM_VAR_DIR": "/tmp/crm-deploy-check"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
