@@ -1,0 +1,213 @@
+"""Create and edit customers; duplicate detection; completeness score."""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Contact, ContactRole, Customer, Status
+
+# Legal-form suffixes and decorations ignored when comparing names (longest first).
+_SUFFIXES = (
+    "股份有限公司",
+    "有限责任公司",
+    "集团有限公司",
+    "有限公司",
+    "集团公司",
+    "分公司",
+    "公司",
+    "co.,ltd.",
+    "co., ltd.",
+    "co.,ltd",
+    "co. ltd",
+    "limited",
+    "ltd.",
+    "ltd",
+    "inc.",
+    "inc",
+    "corporation",
+    "corp.",
+    "corp",
+)
+_NOISE = re.compile(r"[\s()（）\[\]【】.,，、·\-_]+")
+
+
+def normalize_name(name: str) -> str:
+    """'上海 星辰科技 有限公司' and '上海星辰科技股份有限公司' both become '上海星辰科技'."""
+    value = _NOISE.sub("", (name or "").strip().lower())
+    changed = True
+    while changed and value:
+        changed = False
+        for suffix in _SUFFIXES:
+            compact = _NOISE.sub("", suffix)
+            if value.endswith(compact) and len(value) > len(compact):
+                value = value[: -len(compact)]
+                changed = True
+                break
+    return value
+
+
+def normalize_credit_code(code: str | None) -> str | None:
+    code = (code or "").strip().upper()
+    return code or None
+
+
+# --- completeness -------------------------------------------------------------------------
+# Each entry: (label, weight). The score is the weighted share of these that are filled.
+COMPLETENESS_FIELDS = {
+    "name": (_("name"), 10),
+    "credit_code": (_("unified social credit code"), 8),
+    "customer_type": (_("customer type"), 8),
+    "industry": (_("industry"), 8),
+    "employee_band": (_("employees"), 5),
+    "province": (_("province"), 5),
+    "city": (_("city"), 3),
+    "source_channel": (_("source channel"), 6),
+    "needs": (_("core needs and pain points"), 6),
+    "owner_id": (_("owner"), 8),
+    "last_followup_at": (_("last follow-up"), 8),
+    "next_followup_at": (_("next follow-up"), 5),
+    "next_step": (_("next step"), 8),
+    "has_contact_phone": (_("a contact with a phone number"), 6),
+    "has_decision_maker": (_("a known decision-maker"), 6),
+}
+# DOMAIN §1: these must never be empty for an active customer.
+REQUIRED_FOR_ACTIVE = ("customer_type", "last_followup_at", "next_step")
+
+
+def completeness_of(values: dict) -> tuple[int, list[str]]:
+    """Score 0–100 and the keys of what is missing, from a dict of field values and flags."""
+    total = sum(weight for _label, weight in COMPLETENESS_FIELDS.values())
+    missing = [key for key in COMPLETENESS_FIELDS if values.get(key) in (None, "", False)]
+    filled = total - sum(COMPLETENESS_FIELDS[key][1] for key in missing)
+    return round(filled * 100 / total), missing
+
+
+def _completeness_values(customer: Customer) -> dict:
+    values = {key: getattr(customer, key, None) for key in COMPLETENESS_FIELDS}
+    contacts = list(customer.contacts.values_list("phone", "role"))
+    values["has_contact_phone"] = any(phone for phone, _role in contacts)
+    values["has_decision_maker"] = any(role == ContactRole.DECISION_MAKER for _phone, role in contacts)
+    return values
+
+
+def missing_fields(customer: Customer) -> list[str]:
+    """Human labels of what the record lacks, most important first."""
+    _score, missing = completeness_of(_completeness_values(customer))
+    return [str(COMPLETENESS_FIELDS[key][0]) for key in sorted(missing, key=lambda k: -COMPLETENESS_FIELDS[k][1])]
+
+
+def refresh_completeness(customers: Iterable[int] | None = None) -> int:
+    """Recompute the stored score for the given customer ids (all when None), set-based in chunks."""
+    qs = Customer.objects.all() if customers is None else Customer.objects.filter(pk__in=list(customers))
+    qs = qs.annotate(
+        _has_phone=Exists(Contact.objects.filter(customer=OuterRef("pk")).exclude(phone="")),
+        _has_dm=Exists(Contact.objects.filter(customer=OuterRef("pk"), role=ContactRole.DECISION_MAKER)),
+    )
+    changed, batch = 0, []
+    for customer in qs.only(*[k for k in COMPLETENESS_FIELDS if not k.startswith("has_")], "completeness").iterator(
+        chunk_size=2000
+    ):
+        values = {key: getattr(customer, key, None) for key in COMPLETENESS_FIELDS}
+        values["has_contact_phone"], values["has_decision_maker"] = customer._has_phone, customer._has_dm
+        score, _missing = completeness_of(values)
+        if score != customer.completeness:
+            customer.completeness = score
+            batch.append(customer)
+        if len(batch) >= 2000:
+            changed += Customer.objects.bulk_update(batch, ["completeness"])
+            batch = []
+    if batch:
+        changed += Customer.objects.bulk_update(batch, ["completeness"])
+    return changed
+
+
+def incomplete_active_customers():
+    """Active customers missing a field DOMAIN §1 requires (customer type, last follow-up, next step)."""
+    condition = Q(customer_type="") | Q(last_followup_at__isnull=True) | Q(next_step="")
+    return Customer.objects.filter(status=Status.ACTIVE).filter(condition)
+
+
+# --- duplicates -------------------------------------------------------------------------------
+
+
+@dataclass
+class DuplicateCheck:
+    same_code: Customer | None  # refused
+    same_name: list[Customer]  # warned
+
+    @property
+    def blocking(self) -> bool:
+        return self.same_code is not None
+
+
+def find_duplicates(*, name: str, credit_code: str | None, exclude_pk: int | None = None) -> DuplicateCheck:
+    """Across the whole archive (not only what the user sees): duplicates are company-wide."""
+    qs = Customer.objects.filter(merged_into__isnull=True)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    code = normalize_credit_code(credit_code)
+    same_code = qs.filter(credit_code=code).first() if code else None
+    normalized = normalize_name(name)
+    same_name = list(qs.filter(normalized_name=normalized)[:5]) if normalized else []
+    return DuplicateCheck(same_code=same_code, same_name=same_name)
+
+
+class DuplicateCustomerError(Exception):
+    def __init__(self, existing: Customer):
+        super().__init__(str(existing))
+        self.existing = existing
+
+
+# --- create / update ----------------------------------------------------------------------
+
+
+def _prepare(customer: Customer) -> None:
+    customer.name = (customer.name or "").strip()
+    customer.normalized_name = normalize_name(customer.name)
+    customer.credit_code = normalize_credit_code(customer.credit_code)
+    if customer.owner_id and not customer.team_id:
+        profile = getattr(customer.owner, "profile", None)
+        customer.team_id = profile.team_id if profile else None
+
+
+@transaction.atomic
+def create_customer(*, customer: Customer, contacts: Iterable[Contact] = (), by=None, tags=()) -> Customer:
+    """Save a new customer with its contacts; refuses a credit code that already exists."""
+    _prepare(customer)
+    check = find_duplicates(name=customer.name, credit_code=customer.credit_code)
+    if check.same_code:
+        raise DuplicateCustomerError(check.same_code)
+    customer.created_by = by
+    customer._history_user = by
+    customer.save()
+    if tags:
+        customer.tags.set(tags)
+    for contact in contacts:
+        contact.customer = customer
+        contact._history_user = by
+        contact.save()
+    refresh_completeness([customer.pk])
+    customer.refresh_from_db(fields=["completeness"])
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, customer: Customer, by=None, reason: str = "") -> Customer:
+    """Save edits of an existing customer (audited, with an optional change reason)."""
+    _prepare(customer)
+    check = find_duplicates(name=customer.name, credit_code=customer.credit_code, exclude_pk=customer.pk)
+    if check.same_code:
+        raise DuplicateCustomerError(check.same_code)
+    if customer.owner_id:
+        profile = getattr(customer.owner, "profile", None)
+        customer.team_id = profile.team_id if profile else customer.team_id
+    customer._history_user = by
+    customer._change_reason = reason or None
+    customer.save()
+    refresh_completeness([customer.pk])
+    customer.refresh_from_db(fields=["completeness"])
+    return customer
