@@ -1,10 +1,9 @@
-from django.urls import path
-
-from . import views
+from django.urls import include, path
 
 app_name = "accounts"
 
+# Two route modules so the archive pages and the data tools (import, hand-over, merge) evolve apart.
 urlpatterns = [
-    path("", views.CustomerListView.as_view(), name="customer_list"),
-    path("<int:pk>/", views.CustomerDetailView.as_view(), name="customer_detail"),
+    path("", include("accounts.urls_archive")),
+    path("", include("accounts.urls_tools")),
 ]

@@ -55,6 +55,8 @@ class Profile(models.Model):
         permissions = [
             ("view_amounts", _("Can see amounts, margins and receivables")),
             ("export_data", _("Can export data")),
+            ("import_data", _("Can import data")),
+            ("transfer_customers", _("Can hand over and merge customers")),
             ("view_status", _("Can see the system status page")),
         ]
 

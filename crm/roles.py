@@ -17,9 +17,21 @@ class Role(models.TextChoices):
 ROLE_PERMISSIONS = {
     Role.SALES_REP: [],
     Role.SENIOR_REP: [],
-    Role.MANAGER: ["crm.view_amounts", "crm.export_data", "crm.view_status"],
+    Role.MANAGER: [
+        "crm.view_amounts",
+        "crm.export_data",
+        "crm.import_data",
+        "crm.transfer_customers",
+        "crm.view_status",
+    ],
     Role.FINANCE: ["crm.view_amounts", "crm.export_data"],
-    Role.ADMIN: ["crm.view_amounts", "crm.export_data", "crm.view_status"],
+    Role.ADMIN: [
+        "crm.view_amounts",
+        "crm.export_data",
+        "crm.import_data",
+        "crm.transfer_customers",
+        "crm.view_status",
+    ],
 }
 
 SALES_ROLES = frozenset({Role.SALES_REP, Role.SENIOR_REP, Role.MANAGER})

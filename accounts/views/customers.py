@@ -5,9 +5,9 @@ from django_tables2 import LazyPaginator, SingleTableMixin
 
 from crm.access import can_edit_owned, can_view_amounts, get_visible_or_404
 
-from .filters import CustomerFilter
-from .selectors import visible_customers
-from .tables import CustomerTable
+from ..filters import CustomerFilter
+from ..selectors import visible_customers
+from ..tables import CustomerTable
 
 
 class CustomerListView(LoginRequiredMixin, SingleTableMixin, FilterView):
