@@ -17,3 +17,18 @@ def cny(value, places: int = 2):
         return value
     sign = "-" if amount < 0 else ""
     return f"{sign}{settings.CRM_CURRENCY_SYMBOL}{abs(amount):,.{int(places)}f}"
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@register.filter
+def person(user):
+    """A user's display name: Chinese names surname first (王小明), others "First Last"."""
+    if user is None:
+        return ""
+    first, last = (getattr(user, "first_name", "") or "").strip(), (getattr(user, "last_name", "") or "").strip()
+    if first and last:
+        return f"{last}{first}" if _has_cjk(first + last) else f"{first} {last}"
+    return first or last or user.get_username()

@@ -105,3 +105,26 @@ def test_it_shows_an_empty_state_when_there_are_no_customers(db, client_for):
     user = UserFactory(username="lonely", role="sales_rep")
     body = client_for(user).get(reverse("accounts:customer_list")).content.decode()
     assert "No customers match" in body or "没有" in body
+
+
+def test_it_writes_chinese_names_surname_first_and_others_first_name_first():
+    from types import SimpleNamespace
+
+    from crm.templatetags.crm_tags import person
+
+    assert person(SimpleNamespace(first_name="小明", last_name="王", get_username=lambda: "x")) == "王小明"
+    assert person(SimpleNamespace(first_name="Ada", last_name="Lovelace", get_username=lambda: "x")) == "Ada Lovelace"
+    assert person(SimpleNamespace(first_name="", last_name="", get_username=lambda: "rep9")) == "rep9"
+
+
+def test_it_formats_money_in_cny_with_thousands_separators():
+    from crm.templatetags.crm_tags import cny
+
+    assert cny(1234567.5) == "¥1,234,567.50"
+    assert cny(-20) == "-¥20.00"
+    assert cny(None) == ""
+
+
+def test_it_lists_users_with_team_and_roles_in_the_admin(personas, client_for):
+    body = client_for(personas.admin).get("/admin/auth/user/").content.decode()
+    assert "rep_a" in body and "A队" in body and "sales_rep" in body
