@@ -39,7 +39,13 @@ messages: install ## Extract and compile translations (needs gettext)
 	DJANGO_DEBUG=1 $(PY) manage.py makemessages -d djangojs -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=staticfiles
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench
+SCALE ?= 100000
+bench: install ## Benchmark pages under gunicorn on PostgreSQL (SCALE=100000; BENCH_DATABASE_URL to override)
+	createdb -h 127.0.0.1 -U postgres crm_bench 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run --scale $(SCALE)
+
 clean: ## Remove the local database, Celery queue files and collected static files
 	rm -rf var staticfiles
 
-.PHONY: help install run test lint messages clean
+.PHONY: help install run test lint messages bench clean

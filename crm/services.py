@@ -73,14 +73,21 @@ def record_heartbeat(*, name: str = "heartbeat", worker: str = "") -> Heartbeat:
 
 
 @transaction.atomic
-def create_user(*, username: str, password: str, role: Role, team: Team | None = None, **fields):
-    """Create (or update) a login with one role and an optional team; used by seeding and tests."""
+def create_user(
+    *, username: str, role: Role, password: str = "", password_hash: str = "", team: Team | None = None, **fields
+):
+    """Create (or update) a login with one role and an optional team; used by seeding and tests.
+
+    Pass `password_hash` (from make_password) to create many users without hashing each time."""
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username, defaults=fields)
     if created:
-        user.set_password(password)
+        if password_hash:
+            user.password = password_hash
+        else:
+            user.set_password(password)
         if role == Role.ADMIN:
             user.is_staff = True
             user.is_superuser = True
