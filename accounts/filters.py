@@ -1,17 +1,61 @@
 import django_filters
-from django.db.models import Q
+from django import forms
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer
+from .models import Contact, Customer, EmployeeBand, Industry, SourceChannel, Stage, Status, Tag
+from .regions import PROVINCE_CHOICES
+from .selectors import visible_owners
 
 
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
+    industry = django_filters.ChoiceFilter(label=_("Industry"), choices=Industry.choices)
+    province = django_filters.ChoiceFilter(label=_("Province"), choices=PROVINCE_CHOICES)
+    employee_band = django_filters.ChoiceFilter(label=_("Employees"), choices=EmployeeBand.choices)
+    source_channel = django_filters.ChoiceFilter(label=_("Source channel"), choices=SourceChannel.choices)
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices)
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=lambda request: visible_owners(request.user))
+    tag = django_filters.ModelChoiceFilter(label=_("Tag"), field_name="tags", queryset=Tag.objects.all())
+    needs_attention = django_filters.BooleanFilter(
+        label=_("Needs attention"),
+        widget=forms.Select(choices=[("", "---------"), ("true", _("Yes")), ("false", _("No"))]),
+    )
+    completeness_below = django_filters.NumberFilter(
+        label=_("Completeness below (%)"), field_name="completeness", lookup_expr="lt", min_value=0, max_value=100
+    )
 
     class Meta:
         model = Customer
-        fields = ["q"]
+        fields = []
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        for field in self.form.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            field.widget.attrs.setdefault("class", css)
 
     def search(self, queryset, name, value):
+        """Name, credit code, or a contact's name or phone; EXISTS keeps one row per customer."""
         value = value.strip()
-        return queryset.filter(Q(name__icontains=value)) if value else queryset
+        if not value:
+            return queryset
+        contact_match = Contact.objects.filter(customer=OuterRef("pk")).filter(
+            Q(name__icontains=value) | Q(phone__contains=value)
+        )
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(credit_code__iexact=value)
+            | Q(credit_code__istartswith=value)
+            | Exists(contact_match)
+        )
+
+    @property
+    def active_count(self) -> int:
+        data = self.form.data if self.is_bound else {}
+        return sum(1 for key in self.filters if key != "q" and data.get(key) not in (None, ""))

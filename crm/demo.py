@@ -1,9 +1,11 @@
 """Demo data shared by `seed_demo` (idempotent)."""
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from faker import Faker
 
 from .models import Team
@@ -63,31 +65,148 @@ def seed_users() -> dict:
     return users
 
 
+TAG_NAMES = ["重点客户", "战略合作", "价格敏感", "决策周期长", "续约中", "竞品在用", "政府项目", "老客户推荐"]
+NEEDS = [
+    "现有系统分散，销售数据无法统一管理",
+    "希望提升客户跟进效率，减少客户流失",
+    "财务回款周期长，需要应收账款管理",
+    "扩张新区域，需要标准化销售流程",
+    "关注成本，要求按年付费和本地部署",
+    "需要与现有 ERP 对接",
+]
+NEXT_STEPS = ["安排产品演示", "发送报价单", "约见决策人", "提交技术方案", "跟进合同审批", "回访使用情况", ""]
+TITLES = {
+    "decision_maker": ["总经理", "副总裁", "CIO", "董事长"],
+    "user": ["销售经理", "运营主管", "IT 工程师"],
+    "influencer": ["技术总监", "财务总监", "顾问"],
+    "purchaser": ["采购经理", "采购专员"],
+}
+CREDIT_PREFIXES = ["91110000", "91310000", "91440300", "91330100", "91320500", "91510100"]
+
+
+def _credit_code(rng: random.Random, used: set) -> str | None:
+    from accounts.validators import CREDIT_CODE_ALPHABET, credit_code_check_char
+
+    for _attempt in range(20):
+        first17 = rng.choice(CREDIT_PREFIXES) + "".join(rng.choice(CREDIT_CODE_ALPHABET) for _ in range(9))
+        code = first17 + credit_code_check_char(first17)
+        if code not in used:
+            used.add(code)
+            return code
+    return None
+
+
+def _mobile(rng: random.Random) -> str:
+    return rng.choice(["138", "139", "150", "186", "187", "135", "177", "199"]) + f"{rng.randrange(10**8):08d}"
+
+
+def _demo_customer(rng, fake, owner, team, used_codes, now):
+    from accounts.models import (
+        BusinessModel,
+        Customer,
+        CustomerType,
+        EmployeeBand,
+        Industry,
+        SourceChannel,
+        Stage,
+        Status,
+    )
+    from accounts.regions import CITIES
+    from accounts.services.customers import normalize_name
+
+    name = fake.unique.company()
+    province = rng.choice(list(CITIES))
+    status = rng.choices([Status.ACTIVE, Status.DORMANT, Status.BLACKLISTED], weights=[85, 12, 3])[0]
+    last = now - timedelta(days=rng.randint(1, 120), hours=rng.randint(0, 23)) if rng.random() < 0.9 else None
+    return Customer(
+        name=name,
+        normalized_name=normalize_name(name),
+        credit_code=_credit_code(rng, used_codes) if rng.random() < 0.7 else None,
+        customer_type=rng.choices(list(CustomerType), weights=[80, 15, 5])[0],
+        industry=rng.choice(list(Industry)),
+        employee_band=rng.choice(list(EmployeeBand)),
+        annual_revenue=Decimal(rng.choice([5, 20, 80, 300, 1200, 5000])) * 10**6 if rng.random() < 0.6 else None,
+        province=province,
+        city=rng.choice(CITIES[province]),
+        founded=now.date().replace(year=now.year - rng.randint(2, 30), month=rng.randint(1, 12), day=1),
+        business_model=rng.choice(list(BusinessModel)),
+        website=f"https://www.{fake.unique.domain_word()}.com.cn" if rng.random() < 0.6 else "",
+        source_channel=rng.choice(list(SourceChannel)),
+        needs=rng.choice(NEEDS) if rng.random() < 0.8 else "",
+        development_plans=rng.choice(["计划明年在华南开设分公司", "拓展海外业务", "上线新产品线", ""]),
+        budget=Decimal(rng.choice([50, 120, 300, 800, 1500, 5000])) * 1000,
+        stage=rng.choices(list(Stage), weights=[35, 25, 15, 20, 5])[0],
+        status=status,
+        owner=owner,
+        team=team,
+        needs_attention=rng.random() < 0.1,
+        last_followup_at=last,
+        next_followup_at=now + timedelta(days=rng.randint(1, 30)) if rng.random() < 0.8 else None,
+        next_step=rng.choice(NEXT_STEPS),
+    )
+
+
+def _demo_contacts(rng, fake, customer):
+    from accounts.models import Contact, ContactRole
+
+    roles = [ContactRole.DECISION_MAKER] if rng.random() < 0.8 else []
+    roles += rng.sample([ContactRole.USER, ContactRole.INFLUENCER, ContactRole.PURCHASER], rng.randint(0, 3))
+    roles = (roles or [ContactRole.USER])[:4]
+    contacts = []
+    for index, role in enumerate(roles):
+        contacts.append(
+            Contact(
+                customer=customer,
+                name=fake.name(),
+                role=role,
+                title=rng.choice(TITLES[role]),
+                phone=_mobile(rng) if rng.random() < 0.9 else "",
+                email=f"{fake.user_name()}{rng.randint(1, 999)}@{fake.domain_name()}" if rng.random() < 0.6 else "",
+                wechat=f"wx_{fake.user_name()}" if rng.random() < 0.4 else "",
+                preferences=rng.choice(["偏好邮件沟通", "关注成本", "喜欢看数据", "周五下午不方便", ""]),
+                is_primary=index == 0,
+            )
+        )
+    return contacts
+
+
 @transaction.atomic
 def seed_customers(*, users: dict, total: int, seed: int = 20261123) -> int:
-    from accounts.models import Customer
+    """Top the archive up to `total` realistic customers with 1–4 contacts each (bulk inserts)."""
+    from accounts.models import Contact, Customer, Tag
+    from accounts.services.customers import refresh_completeness
 
-    missing = total - Customer.objects.count()
+    existing = Customer.objects.count()
+    missing = total - existing
     if missing <= 0:
         return 0
     fake = Faker("zh_CN")
-    fake.seed_instance(seed + Customer.objects.count())
-    rng = random.Random(seed)
+    fake.seed_instance(seed + existing)
+    rng = random.Random(seed + existing)
+    now = timezone.now()
     owners = [users[u] for u in ("senior", "rep", "rep2", "rep3", "manager")]
     teams = {u.pk: u.profile.team for u in owners}
+    tags = [Tag.objects.get_or_create(name=name)[0] for name in TAG_NAMES]
+    used_codes = set(Customer.objects.exclude(credit_code=None).values_list("credit_code", flat=True))
+    taken_names = set(Customer.objects.values_list("normalized_name", flat=True))
     rows = []
-    for _ in range(missing):
+    while len(rows) < missing:
         owner = rng.choice(owners)
-        rows.append(
-            Customer(
-                name=fake.unique.company(),
-                owner=owner,
-                team=teams[owner.pk],
-                budget=Decimal(rng.choice([50, 120, 300, 800, 1500, 5000])) * 1000,
-            )
-        )
-    Customer.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+        customer = _demo_customer(rng, fake, owner, teams[owner.pk], used_codes, now)
+        if customer.normalized_name in taken_names:
+            continue
+        taken_names.add(customer.normalized_name)
+        rows.append(customer)
+    created = Customer.objects.bulk_create(rows, batch_size=1000)
+    contacts, tag_links = [], []
+    through = Customer.tags.through
+    for customer in created:
+        contacts.extend(_demo_contacts(rng, fake, customer))
+        tag_links.extend(through(customer_id=customer.pk, tag_id=t.pk) for t in rng.sample(tags, rng.randint(0, 2)))
+    Contact.objects.bulk_create(contacts, batch_size=2000)
+    through.objects.bulk_create(tag_links, batch_size=2000, ignore_conflicts=True)
+    refresh_completeness([c.pk for c in created])
+    return len(created)
 
 
 def seed(*, customers: int, if_empty: bool = False) -> dict | None:

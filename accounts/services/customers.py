@@ -2,13 +2,16 @@
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_update_with_history
 
-from ..models import Contact, ContactRole, Customer, Status
+from crm.access import can_edit_owned
+
+from ..models import Contact, ContactRole, Customer, Status, Tag
 
 # Legal-form suffixes and decorations ignored when comparing names (longest first).
 _SUFFIXES = (
@@ -86,8 +89,19 @@ def completeness_of(values: dict) -> tuple[int, list[str]]:
     return round(filled * 100 / total), missing
 
 
+def contact_flags():
+    """Annotations that let `missing_fields` work on a list without a query per row."""
+    return {
+        "_has_phone": Exists(Contact.objects.filter(customer=OuterRef("pk")).exclude(phone="")),
+        "_has_dm": Exists(Contact.objects.filter(customer=OuterRef("pk"), role=ContactRole.DECISION_MAKER)),
+    }
+
+
 def _completeness_values(customer: Customer) -> dict:
     values = {key: getattr(customer, key, None) for key in COMPLETENESS_FIELDS}
+    if hasattr(customer, "_has_phone") and hasattr(customer, "_has_dm"):  # annotated by contact_flags()
+        values["has_contact_phone"], values["has_decision_maker"] = customer._has_phone, customer._has_dm
+        return values
     contacts = list(customer.contacts.values_list("phone", "role"))
     values["has_contact_phone"] = any(phone for phone, _role in contacts)
     values["has_decision_maker"] = any(role == ContactRole.DECISION_MAKER for _phone, role in contacts)
@@ -103,10 +117,7 @@ def missing_fields(customer: Customer) -> list[str]:
 def refresh_completeness(customers: Iterable[int] | None = None) -> int:
     """Recompute the stored score for the given customer ids (all when None), set-based in chunks."""
     qs = Customer.objects.all() if customers is None else Customer.objects.filter(pk__in=list(customers))
-    qs = qs.annotate(
-        _has_phone=Exists(Contact.objects.filter(customer=OuterRef("pk")).exclude(phone="")),
-        _has_dm=Exists(Contact.objects.filter(customer=OuterRef("pk"), role=ContactRole.DECISION_MAKER)),
-    )
+    qs = qs.annotate(**contact_flags())
     changed, batch = 0, []
     for customer in qs.only(*[k for k in COMPLETENESS_FIELDS if not k.startswith("has_")], "completeness").iterator(
         chunk_size=2000
@@ -125,10 +136,17 @@ def refresh_completeness(customers: Iterable[int] | None = None) -> int:
     return changed
 
 
+INCOMPLETE_CONDITION = Q(customer_type="") | Q(last_followup_at__isnull=True) | Q(next_step="")
+
+
 def incomplete_active_customers():
     """Active customers missing a field DOMAIN §1 requires (customer type, last follow-up, next step)."""
-    condition = Q(customer_type="") | Q(last_followup_at__isnull=True) | Q(next_step="")
-    return Customer.objects.filter(status=Status.ACTIVE).filter(condition)
+    return Customer.objects.filter(status=Status.ACTIVE).filter(INCOMPLETE_CONDITION)
+
+
+def required_missing(customer: Customer) -> list[str]:
+    """Labels of the fields DOMAIN §1 requires for an active customer that this one lacks."""
+    return [str(COMPLETENESS_FIELDS[key][0]) for key in REQUIRED_FOR_ACTIVE if getattr(customer, key) in (None, "")]
 
 
 # --- duplicates -------------------------------------------------------------------------------
@@ -162,6 +180,14 @@ class DuplicateCustomerError(Exception):
         self.existing = existing
 
 
+class SimilarCustomerWarning(Exception):
+    """Same normalised name as existing records: saved only when the user confirms."""
+
+    def __init__(self, matches: list[Customer]):
+        super().__init__(", ".join(str(m) for m in matches))
+        self.matches = matches
+
+
 # --- create / update ----------------------------------------------------------------------
 
 
@@ -175,39 +201,167 @@ def _prepare(customer: Customer) -> None:
 
 
 @transaction.atomic
-def create_customer(*, customer: Customer, contacts: Iterable[Contact] = (), by=None, tags=()) -> Customer:
-    """Save a new customer with its contacts; refuses a credit code that already exists."""
+def create_customer(
+    *, customer: Customer, contacts: Iterable[Contact] = (), by=None, tags=(), confirm_similar: bool = True
+) -> Customer:
+    """Save a new customer with its contacts; refuses a credit code that already exists.
+
+    With `confirm_similar=False` a record with the same normalised name raises
+    SimilarCustomerWarning (nothing saved) so the user can confirm first.
+    """
     _prepare(customer)
     check = find_duplicates(name=customer.name, credit_code=customer.credit_code)
     if check.same_code:
         raise DuplicateCustomerError(check.same_code)
+    if check.same_name and not confirm_similar:
+        raise SimilarCustomerWarning(check.same_name)
     customer.created_by = by
     customer._history_user = by
     customer.save()
     if tags:
         customer.tags.set(tags)
-    for contact in contacts:
-        contact.customer = customer
-        contact._history_user = by
-        contact.save()
+    _save_contacts(customer, list(contacts), by=by)
     refresh_completeness([customer.pk])
     customer.refresh_from_db(fields=["completeness"])
     return customer
 
 
 @transaction.atomic
-def update_customer(*, customer: Customer, by=None, reason: str = "") -> Customer:
-    """Save edits of an existing customer (audited, with an optional change reason)."""
+def update_customer(
+    *,
+    customer: Customer,
+    by=None,
+    reason: str = "",
+    contacts: Iterable[Contact] = (),
+    delete_contacts: Iterable[Contact] = (),
+    tags=None,
+    confirm_similar: bool = True,
+) -> Customer:
+    """Save edits of an existing customer (audited, with an optional change reason).
+
+    Optionally saves/deletes contacts and replaces the tags in the same transaction. A renamed
+    customer whose new normalised name matches another record raises SimilarCustomerWarning
+    unless `confirm_similar`.
+    """
     _prepare(customer)
     check = find_duplicates(name=customer.name, credit_code=customer.credit_code, exclude_pk=customer.pk)
     if check.same_code:
         raise DuplicateCustomerError(check.same_code)
+    if check.same_name and not confirm_similar:
+        before = Customer.objects.filter(pk=customer.pk).values_list("normalized_name", flat=True).first()
+        if before != customer.normalized_name:
+            raise SimilarCustomerWarning(check.same_name)
     if customer.owner_id:
         profile = getattr(customer.owner, "profile", None)
         customer.team_id = profile.team_id if profile else customer.team_id
     customer._history_user = by
     customer._change_reason = reason or None
     customer.save()
+    if tags is not None:
+        customer.tags.set(tags)
+    for contact in delete_contacts:
+        if contact.pk and contact.customer_id == customer.pk:
+            contact._history_user = by
+            contact.delete()
+    _save_contacts(customer, list(contacts), by=by)
     refresh_completeness([customer.pk])
     customer.refresh_from_db(fields=["completeness"])
     return customer
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+def _save_contacts(customer: Customer, contacts: list[Contact], *, by) -> None:
+    """Save contacts of one customer; at most one primary (a new primary replaces the old one)."""
+    primaries = [c for c in contacts if c.is_primary]
+    if len(primaries) > 1:
+        raise ValueError("only one primary contact per customer")
+    if primaries:
+        keep = primaries[0].pk
+        Contact.objects.filter(customer=customer, is_primary=True).exclude(pk=keep).update(is_primary=False)
+    for contact in contacts:
+        contact.customer = customer
+        contact._history_user = by
+        contact.save()
+
+
+@transaction.atomic
+def save_contact(*, contact: Contact, by=None) -> Contact:
+    """Add or edit one contact of a customer; keeps the completeness score current."""
+    _save_contacts(contact.customer, [contact], by=by)
+    refresh_completeness([contact.customer_id])
+    return contact
+
+
+@transaction.atomic
+def delete_contact(*, contact: Contact, by=None) -> None:
+    customer_id = contact.customer_id
+    contact._history_user = by
+    contact.delete()
+    refresh_completeness([customer_id])
+
+
+# --- bulk actions -----------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: list[Customer] = field(default_factory=list)
+    skipped: list[Customer] = field(default_factory=list)
+
+
+def _split_editable(customers: Iterable[Customer], by) -> BulkResult:
+    result = BulkResult()
+    for customer in customers:
+        (result.done if can_edit_owned(by, customer) else result.skipped).append(customer)
+    return result
+
+
+@transaction.atomic
+def assign_owner(*, customers: Iterable[Customer], owner, by) -> BulkResult:
+    """Give the customers `by` may edit to `owner` (and owner's team); the others are skipped."""
+    result = _split_editable(customers, by)
+    profile = getattr(owner, "profile", None)
+    team_id = profile.team_id if profile else None
+    changed = [c for c in result.done if (c.owner_id, c.team_id) != (owner.pk, team_id)]
+    for customer in changed:
+        customer.owner_id, customer.team_id = owner.pk, team_id
+    if changed:
+        bulk_update_with_history(
+            changed,
+            Customer,
+            ["owner", "team"],
+            batch_size=500,
+            default_user=by,
+            default_change_reason=str(_("Owner assigned: %(owner)s") % {"owner": owner}),
+        )
+        refresh_completeness([c.pk for c in changed])  # owner is part of the score
+    return result
+
+
+@transaction.atomic
+def add_tag(*, customers: Iterable[Customer], tag: Tag | str, by) -> BulkResult:
+    """Tag the customers `by` may edit (idempotent); each tagged one gets an audit record.
+
+    `tag` may be a name: the tag is created when it does not exist yet.
+    """
+    if isinstance(tag, str):
+        tag = Tag.objects.get_or_create(name=tag.strip()[:40])[0]
+    result = _split_editable(customers, by)
+    through = Customer.tags.through
+    already = set(
+        through.objects.filter(tag=tag, customer_id__in=[c.pk for c in result.done]).values_list(
+            "customer_id", flat=True
+        )
+    )
+    new = [c for c in result.done if c.pk not in already]
+    through.objects.bulk_create([through(customer_id=c.pk, tag_id=tag.pk) for c in new], ignore_conflicts=True)
+    if new:
+        Customer.history.bulk_history_create(
+            new,
+            update=True,
+            default_user=by,
+            default_change_reason=str(_("Tag added: %(tag)s") % {"tag": tag}),
+        )
+    return result
