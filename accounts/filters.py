@@ -1,6 +1,5 @@
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import Contact, Customer, EmployeeBand, Industry, SourceChannel, Stage, Status, Tag
@@ -45,15 +44,17 @@ class CustomerFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        contact_match = Contact.objects.filter(customer=OuterRef("pk")).filter(
-            Q(name__icontains=value) | Q(phone__contains=value)
+        # A union of index-friendly lookups (trigram indexes on PostgreSQL) instead of one OR
+        # across a correlated subquery, which would test every customer row in turn.
+        matches = (
+            Customer.objects.filter(name__icontains=value)
+            .order_by()
+            .values("pk")
+            .union(Customer.objects.filter(credit_code__istartswith=value).order_by().values("pk"))
+            .union(Contact.objects.filter(name__icontains=value).order_by().values("customer_id"))
+            .union(Contact.objects.filter(phone__contains=value).order_by().values("customer_id"))
         )
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(credit_code__iexact=value)
-            | Q(credit_code__istartswith=value)
-            | Exists(contact_match)
-        )
+        return queryset.filter(pk__in=matches)
 
     @property
     def active_count(self) -> int:
