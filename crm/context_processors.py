@@ -1,7 +1,11 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .access import is_admin
+from .access import has_role, is_admin
+from .roles import SALES_ROLES
+
+# Which nav entry a leads page lights up (the others light "leads").
+_LEADS_NAV = {"pool": "pool", "pipeline": "pipeline", "opportunity_detail": "pipeline"}
 
 
 def navigation(request):
@@ -13,6 +17,12 @@ def navigation(request):
         {"key": "home", "label": _("Home"), "url": reverse("crm:home"), "icon": "speedometer2"},
         {"key": "customers", "label": _("Customers"), "url": reverse("accounts:customer_list"), "icon": "buildings"},
     ]
+    if is_admin(user) or has_role(user, *SALES_ROLES):
+        items += [
+            {"key": "leads", "label": _("Leads"), "url": reverse("leads:lead_list"), "icon": "person-lines-fill"},
+            {"key": "pool", "label": _("Lead pool"), "url": reverse("leads:pool"), "icon": "inboxes"},
+            {"key": "pipeline", "label": _("Pipeline"), "url": reverse("leads:pipeline"), "icon": "kanban"},
+        ]
     if user.has_perm("crm.view_status"):
         items.append({"key": "status", "label": _("System status"), "url": reverse("crm:status"), "icon": "activity"})
     if is_admin(user) and user.is_staff:
@@ -20,7 +30,7 @@ def navigation(request):
     match = request.resolver_match
     active = None
     if match is not None:
-        active = {"accounts": "customers"}.get(match.namespace) or (
+        active = {"accounts": "customers", "leads": _LEADS_NAV.get(match.url_name, "leads")}.get(match.namespace) or (
             match.url_name if match.namespace == "crm" else None
         )
     return {"nav_items": items, "active_nav": active}

@@ -101,6 +101,7 @@ def _mobile(rng: random.Random) -> str:
 
 
 def _demo_customer(rng, fake, owner, team, used_codes, now):
+    """One unsaved demo customer; `used_codes` holds the credit codes and names already taken."""
     from accounts.models import (
         BusinessModel,
         Customer,
@@ -114,8 +115,11 @@ def _demo_customer(rng, fake, owner, team, used_codes, now):
     from accounts.regions import CITIES
     from accounts.services.customers import normalize_name
 
-    name = fake.unique.company()
     province = rng.choice(list(CITIES))
+    name = fake.company()
+    while name in used_codes:  # Faker's zh_CN names run out after a few hundred: prefix a city
+        name = f"{rng.choice(CITIES[province])}{fake.company()}"
+    used_codes.add(name)
     status = rng.choices([Status.ACTIVE, Status.DORMANT, Status.BLACKLISTED], weights=[85, 12, 3])[0]
     last = now - timedelta(days=rng.randint(1, 120), hours=rng.randint(0, 23)) if rng.random() < 0.9 else None
     return Customer(
@@ -130,7 +134,7 @@ def _demo_customer(rng, fake, owner, team, used_codes, now):
         city=rng.choice(CITIES[province]),
         founded=now.date().replace(year=now.year - rng.randint(2, 30), month=rng.randint(1, 12), day=1),
         business_model=rng.choice(list(BusinessModel)),
-        website=f"https://www.{fake.unique.domain_word()}.com.cn" if rng.random() < 0.6 else "",
+        website=f"https://www.{fake.domain_word()}.com.cn" if rng.random() < 0.6 else "",
         source_channel=rng.choice(list(SourceChannel)),
         needs=rng.choice(NEEDS) if rng.random() < 0.8 else "",
         development_plans=rng.choice(["计划明年在华南开设分公司", "拓展海外业务", "上线新产品线", ""]),
@@ -215,4 +219,7 @@ def seed(*, customers: int, if_empty: bool = False) -> dict | None:
     if if_empty and Customer.objects.exists():
         return None
     users = seed_users()
-    return {"customers_created": seed_customers(users=users, total=customers)}
+    result = {"customers_created": seed_customers(users=users, total=customers)}
+    from leads.demo import seed_leads  # leads (issue 4): channels, leads, opportunities
+
+    return {**result, **seed_leads(users=users, total=customers)}

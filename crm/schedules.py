@@ -26,4 +26,48 @@ SCHEDULES = [
         description=_("Records that the scheduler and a worker are alive (shown on the status page)."),
         every_seconds=60,
     ),
+    # leads (issue 4)
+    Schedule(
+        name="leads-rescore",
+        task="leads.tasks.rescore_leads",
+        description=_("Nightly: recompute every open lead's score and intent grade."),
+        crontab="0 2 * * *",
+    ),
+    Schedule(
+        name="leads-recycle-pool",
+        task="leads.tasks.recycle_pool",
+        description=_("Nightly: leads and prospects with no follow-up for N days return to the public pool."),
+        crontab="30 2 * * *",
+    ),
+    Schedule(
+        name="leads-nurture-touches",
+        task="leads.tasks.send_nurture_touches",
+        description=_("Daily: email and SMS touches for leads in nurture (once per lead and period)."),
+        crontab="0 10 * * *",
+    ),
+    Schedule(
+        name="leads-high-potential-list",
+        task="leads.tasks.build_high_potential_list",
+        description=_("Mondays: build the weekly high-potential lead list and email it to managers."),
+        crontab="30 7 * * 1",
+    ),
+    # followups (issue 6)
+    Schedule(
+        name="followups-check-sla",
+        task="followups.tasks.check_sla",
+        description=_("Every 15 minutes: escalate breached complaint SLAs once (manager, director, needs attention)."),
+        crontab="*/15 * * * *",
+    ),
+    Schedule(
+        name="followups-mark-dormant",
+        task="followups.tasks.mark_dormant",
+        description=_("Daily: customers without follow-up for about 6 months become dormant."),
+        crontab="15 3 * * *",
+    ),
+    Schedule(
+        name="followups-nps-surveys",
+        task="followups.tasks.send_nps_surveys",
+        description=_("Quarterly: send the NPS survey link to each won customer once per quarter."),
+        crontab="0 10 1 1,4,7,10 *",
+    ),
 ]

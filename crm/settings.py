@@ -160,6 +160,11 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Lead nurture SMS: a dotted class path with send_messages([(phone, text), ...]); the default logs.
+LEADS_SMS_BACKEND = env.str("LEADS_SMS_BACKEND", default="leads.sms.LoggingSMSBackend")
+# Public web-to-lead form: at most this many posts per client IP per window (seconds).
+LEADS_WEB_FORM_RATE = env.int("LEADS_WEB_FORM_RATE", default=5)
+LEADS_WEB_FORM_WINDOW = env.int("LEADS_WEB_FORM_WINDOW", default=600)
 
 # Security: safe defaults outside debug; SECURE_SSL_REDIRECT only where TLS terminates here.
 SESSION_COOKIE_HTTPONLY = True

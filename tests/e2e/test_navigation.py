@@ -38,11 +38,11 @@ def test_it_refuses_a_wrong_password_with_a_message(personas, new_page):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("rep_a", ["home", "customers"]),
-        ("rep_b", ["home", "customers"]),
-        ("manager_a", ["home", "customers", "status"]),
+        ("rep_a", ["home", "customers", "leads", "pool", "pipeline"]),
+        ("rep_b", ["home", "customers", "leads", "pool", "pipeline"]),
+        ("manager_a", ["home", "customers", "leads", "pool", "pipeline", "status"]),
         ("finance", ["home", "customers"]),
-        ("admin", ["home", "customers", "status", "admin"]),
+        ("admin", ["home", "customers", "leads", "pool", "pipeline", "status", "admin"]),
     ],
 )
 def test_it_shows_each_role_its_navigation(personas, new_page, persona, expected):
