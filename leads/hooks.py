@@ -14,7 +14,7 @@ def move_open_opportunities(customer_ids, from_user, to_user, by) -> dict[str, i
     moved = Opportunity.objects.filter(customer_id__in=customer_ids, owner=from_user, stage__in=OPEN_STAGES).update(
         owner=to_user, team_id=team_id
     )
-    return {"opportunities": moved}
+    return {"opportunities": moved} if moved else {}
 
 
 def move_to_survivor(loser, survivor, by) -> dict[str, int]:
@@ -22,4 +22,5 @@ def move_to_survivor(loser, survivor, by) -> dict[str, int]:
     opportunities = Opportunity.objects.filter(customer=loser).update(customer=survivor)
     converted = Lead.objects.filter(converted_customer=loser).update(converted_customer=survivor)
     referred = Lead.objects.filter(referrer=loser).update(referrer=survivor)
-    return {"opportunities": opportunities, "leads": converted + referred}
+    counts = {"opportunities": opportunities, "leads": converted + referred}
+    return {kind: n for kind, n in counts.items() if n}
