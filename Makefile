@@ -25,8 +25,8 @@ install: $(VENV)/.installed node_modules/.package-lock.json ## Create the virtua
 run: install ## Run the app with demo data on SQLite, with a Celery worker and beat (http://127.0.0.1:$(PORT))
 	DJANGO_DEBUG=1 PORT=$(PORT) DEMO_CUSTOMERS=$(DEMO_CUSTOMERS) PY=$(PY) bash scripts/run.sh
 
-test: install ## Run the whole test suite (SQLite unless DATABASE_URL is set; browser tests in headless chromium)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: install ## Run the whole test suite in 2 processes (SQLite unless DATABASE_URL is set; browser tests in headless chromium)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install ## ruff, the template-free checks, and missing migrations
 	$(VENV)/bin/ruff check .

@@ -152,3 +152,37 @@ def history_provider(customer, user) -> list[TimelineEvent]:
 
 
 register(history_provider)
+
+
+# --- actions on the customer page ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerAction:
+    """A button on the customer page offered by a higher app (e.g. "Log follow-up")."""
+
+    label: str
+    url: str
+    icon: str = "plus-lg"
+    key: str = ""
+
+
+ActionProvider = Callable[..., list[CustomerAction]]
+_action_providers: list[ActionProvider] = []
+
+
+def register_actions(provider: ActionProvider) -> ActionProvider:
+    """Add `provider(customer, user) -> list[CustomerAction]` (idempotent); only actions the user may take."""
+    if provider not in _action_providers:
+        _action_providers.append(provider)
+    return provider
+
+
+def actions_for(customer, user) -> list[CustomerAction]:
+    actions: list[CustomerAction] = []
+    for provider in list(_action_providers):
+        try:
+            actions.extend(provider(customer, user) or [])
+        except Exception:  # a broken provider must not take the customer page down
+            logger.exception("customer action provider %r failed", provider)
+    return actions

@@ -2,10 +2,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .access import has_role, is_admin
-from .roles import SALES_ROLES
+from .roles import SALES_ROLES, Role
 
 # Which nav entry a leads page lights up (the others light "leads").
 _LEADS_NAV = {"pool": "pool", "pipeline": "pipeline", "opportunity_detail": "pipeline"}
+_FOLLOWUPS_NAV = {"task_list": "tasks", "complaint_list": "complaints", "complaint_detail": "complaints"}
 
 
 def navigation(request):
@@ -22,7 +23,18 @@ def navigation(request):
             {"key": "leads", "label": _("Leads"), "url": reverse("leads:lead_list"), "icon": "person-lines-fill"},
             {"key": "pool", "label": _("Lead pool"), "url": reverse("leads:pool"), "icon": "inboxes"},
             {"key": "pipeline", "label": _("Pipeline"), "url": reverse("leads:pipeline"), "icon": "kanban"},
+            {"key": "my_day", "label": _("My day"), "url": reverse("followups:my_day"), "icon": "calendar-check"},
+            {"key": "tasks", "label": _("Tasks"), "url": reverse("followups:task_list"), "icon": "list-check"},
         ]
+    if is_admin(user) or has_role(user, Role.MANAGER):
+        items.append(
+            {
+                "key": "complaints",
+                "label": _("Complaints"),
+                "url": reverse("followups:complaint_list"),
+                "icon": "megaphone",
+            }
+        )
     if user.has_perm("crm.view_status"):
         items.append({"key": "status", "label": _("System status"), "url": reverse("crm:status"), "icon": "activity"})
     if is_admin(user) and user.is_staff:
@@ -30,7 +42,9 @@ def navigation(request):
     match = request.resolver_match
     active = None
     if match is not None:
-        active = {"accounts": "customers", "leads": _LEADS_NAV.get(match.url_name, "leads")}.get(match.namespace) or (
-            match.url_name if match.namespace == "crm" else None
-        )
+        active = {
+            "accounts": "customers",
+            "leads": _LEADS_NAV.get(match.url_name, "leads"),
+            "followups": _FOLLOWUPS_NAV.get(match.url_name, "my_day"),
+        }.get(match.namespace) or (match.url_name if match.namespace == "crm" else None)
     return {"nav_items": items, "active_nav": active}

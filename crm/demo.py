@@ -220,6 +220,9 @@ def seed(*, customers: int, if_empty: bool = False) -> dict | None:
         return None
     users = seed_users()
     result = {"customers_created": seed_customers(users=users, total=customers)}
+    from followups.demo import seed_followups  # followups (issue 6): histories, tasks, complaints, NPS
+
+    result.update(seed_followups(users))
     from leads.demo import seed_leads  # leads (issue 4): channels, leads, opportunities
 
     return {**result, **seed_leads(users=users, total=customers)}

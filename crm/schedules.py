@@ -51,4 +51,29 @@ SCHEDULES = [
         description=_("Mondays: build the weekly high-potential lead list and email it to managers."),
         crontab="30 7 * * 1",
     ),
+    # followups (issue 6)
+    Schedule(
+        name="followups-check-sla",
+        task="followups.tasks.check_sla",
+        description=_("Every 15 minutes: escalate breached complaint SLAs once (manager, director, needs attention)."),
+        crontab="*/15 * * * *",
+    ),
+    Schedule(
+        name="followups-mark-dormant",
+        task="followups.tasks.mark_dormant",
+        description=_("Daily: customers without follow-up for about 6 months become dormant."),
+        crontab="15 3 * * *",
+    ),
+    Schedule(
+        name="followups-remind-due-tasks",
+        task="followups.tasks.remind_due_tasks",
+        description=_("Daily: remind each person once of their open tasks due today or overdue."),
+        crontab="30 8 * * *",
+    ),
+    Schedule(
+        name="followups-nps-surveys",
+        task="followups.tasks.send_nps_surveys",
+        description=_("Quarterly: send the NPS survey link to each won customer once per quarter."),
+        crontab="0 10 1 1,4,7,10 *",
+    ),
 ]

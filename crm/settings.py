@@ -131,6 +131,8 @@ USE_I18N = True
 USE_TZ = True
 USE_THOUSAND_SEPARATOR = False
 CRM_CURRENCY_SYMBOL = "¥"
+# Absolute address of the app, for links in emails (NPS surveys, notices).
+CRM_PUBLIC_URL = env.str("CRM_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

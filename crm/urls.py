@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from followups import views as followups_views
 from leads import views as leads_views
 
 from . import views
@@ -22,6 +23,8 @@ urlpatterns = [
     path("customers/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
     path("forms/lead/", leads_views.public_lead_form, name="public_lead_form"),
+    path("followups/", include("followups.urls")),
+    path("nps/<str:token>/", followups_views.nps_answer, name="nps_answer"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

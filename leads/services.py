@@ -27,6 +27,7 @@ from simple_history.utils import bulk_update_with_history
 from accounts.models import Contact, ContactRole, Customer, SourceChannel, Status
 from accounts.models import Stage as CustomerStage
 from accounts.services.customers import create_customer, find_duplicates, normalize_name, save_contact
+from accounts.services.lifecycle import record_won_deal
 from crm.access import can_edit_owned, has_role, is_admin, managed_team_ids
 from crm.roles import SALES_ROLES, Role
 
@@ -755,6 +756,8 @@ def set_opportunity_stage(
     _audit(opportunity, by, _("Stage: %(from)s → %(to)s") % {"from": current, "to": to_stage})
     opportunity.save()
     OpportunityStageChange.objects.create(opportunity=opportunity, from_stage=current, to_stage=to_stage, at=at, by=by)
+    if to_stage == OppStage.WON:
+        record_won_deal(customer=opportunity.customer, by=by)
     return opportunity
 
 

@@ -223,6 +223,10 @@ def create_customer(
     _save_contacts(customer, list(contacts), by=by)
     refresh_completeness([customer.pk])
     customer.refresh_from_db(fields=["completeness"])
+    # A new customer has entered its first stage: its SOP (e.g. first contact ≤ 24 h) starts.
+    from .lifecycle import enter_first_stage
+
+    enter_first_stage(customer=customer, by=by)
     return customer
 
 

@@ -15,6 +15,9 @@ a hook (`register_stage_hook(fn)`, fn(customer, old, new, by)), e.g. follow-ups 
 stage's SOP tasks; hooks run inside the same transaction, after the audited save. The id of the
 history row that records the move is left on `customer.stage_entry_id`, a stable key for
 "this entry into the stage" (a later re-entry gets a new one).
+
+A newly created customer has entered its first stage without a move: `enter_first_stage`
+runs the hooks for it (old stage "") so e.g. the prospect SOP starts; creation code calls it.
 """
 
 from __future__ import annotations
@@ -72,11 +75,13 @@ def _label(value: str) -> str:
 
 
 @transaction.atomic
-def set_stage(*, customer: Customer, stage: str, by=None, reason: str = "") -> Customer:
+def set_stage(*, customer: Customer, stage: str, by=None, reason: str = "", won_deal: bool = False) -> Customer:
     """Move `customer` to `stage` through the transitions table, audited, then run the hooks.
 
     Raises StageTransitionError on a forbidden move or an unknown stage. The row is locked and
     re-read, so two concurrent or repeated calls with the same target change it only once.
+    `won_deal=True` is the one exception to the table: a won opportunity proves the deal, so the
+    customer goes straight to won from any earlier stage (see `record_won_deal`).
     """
     if stage not in Stage.values:
         raise StageTransitionError(_("“%(stage)s” is not a lifecycle stage.") % {"stage": stage})
@@ -85,7 +90,8 @@ def set_stage(*, customer: Customer, stage: str, by=None, reason: str = "") -> C
     if old == stage:
         customer.stage = stage
         return customer
-    if stage not in TRANSITIONS.get(old, frozenset()):
+    jump_to_won = won_deal and stage == Stage.WON
+    if not jump_to_won and stage not in TRANSITIONS.get(old, frozenset()):
         raise StageTransitionError(
             _("A customer cannot move from “%(from)s” to “%(to)s”.") % {"from": _label(old), "to": _label(stage)}
         )
@@ -98,4 +104,21 @@ def set_stage(*, customer: Customer, stage: str, by=None, reason: str = "") -> C
     customer.stage_entry_id = locked.stage_entry_id = entry
     for hook in list(_hooks):
         hook(customer, old, stage, by)
+    return customer
+
+
+def record_won_deal(*, customer: Customer, by=None) -> Customer:
+    """A won opportunity makes its customer a won customer, whatever stage it had reached."""
+    return set_stage(customer=customer, stage=Stage.WON, by=by, won_deal=True, reason=_("Opportunity won"))
+
+
+@transaction.atomic
+def enter_first_stage(*, customer: Customer, by=None) -> Customer:
+    """Run the stage hooks for a customer that was just created (old stage ""), e.g. so the
+    prospect SOP (first contact ≤ 24 h) starts. Call it once after creating the customer; a
+    repeat is harmless because hooks key their work by the stage entry (the creation's history row)."""
+    entry = customer.history.order_by("history_id").values_list("history_id", "stage").first()
+    customer.stage_entry_id = entry[0] if entry and entry[1] == customer.stage else None
+    for hook in list(_hooks):
+        hook(customer, "", customer.stage, by)
     return customer

@@ -200,6 +200,7 @@ class CustomerDetailView(LoginRequiredMixin, DetailView):
             show_amounts=can_view_amounts(user),
             history=customer.history.select_related("history_user")[:20],
             timeline=timeline.events_for(customer, user),
+            extra_actions=timeline.actions_for(customer, user),
             decision_chain=chain,
             contact_count=len(contacts),
             has_decision_maker=bool(chain[ContactRole.DECISION_MAKER]["contacts"]),

@@ -38,11 +38,14 @@ def test_it_refuses_a_wrong_password_with_a_message(personas, new_page):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("rep_a", ["home", "customers", "leads", "pool", "pipeline"]),
-        ("rep_b", ["home", "customers", "leads", "pool", "pipeline"]),
-        ("manager_a", ["home", "customers", "leads", "pool", "pipeline", "status"]),
+        ("rep_a", ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks"]),
+        ("rep_b", ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks"]),
+        ("manager_a", ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks", "complaints", "status"]),
         ("finance", ["home", "customers"]),
-        ("admin", ["home", "customers", "leads", "pool", "pipeline", "status", "admin"]),
+        (
+            "admin",
+            ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks", "complaints", "status", "admin"],
+        ),
     ],
 )
 def test_it_shows_each_role_its_navigation(personas, new_page, persona, expected):

@@ -128,6 +128,17 @@ def test_it_moves_an_opportunity_through_the_stages_to_won_with_history(personas
     ]
 
 
+def test_it_makes_the_customer_a_won_customer_when_its_opportunity_is_won(personas):
+    from accounts.models import Stage as CustomerStage
+
+    opp = opportunity(personas)
+    for stage in (OppStage.INTENT, OppStage.DEMO, OppStage.NEGOTIATION, OppStage.WON):
+        opp = services.set_opportunity_stage(opportunity=opp, to_stage=stage, by=personas.rep_a)
+    personas.customer_a.refresh_from_db()
+    assert personas.customer_a.stage == CustomerStage.WON
+    assert personas.customer_a.history.first().history_change_reason
+
+
 def test_it_refuses_a_jump_that_is_not_in_the_transitions_table(personas):
     opp = opportunity(personas)
     with pytest.raises(services.StageTransitionError, match="cannot move"):

@@ -1,0 +1,161 @@
+"""Browser tests of follow-ups: My day (desktop and phone), the SOP editor, the public NPS page."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Contact, Customer, Stage
+from followups import services
+from followups.models import FollowUp, NpsResponse, NpsSurvey, SopStep, Task, TaskStatus
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _overdue_task(personas):
+    FollowUp.objects.create(
+        customer=personas.customer_a,
+        author=personas.rep_a,
+        occurred_at=timezone.now() - timedelta(days=7),
+        logged_at=timezone.now() - timedelta(days=7),
+        summary="上周：客户关心价格",
+    )
+    return services.create_task(
+        customer=personas.customer_a,
+        assignee=personas.rep_a,
+        title="回访报价反馈",
+        due_at=timezone.now() - timedelta(hours=3),
+        by=personas.rep_a,
+    )
+
+
+def _complete_from_my_day(page, task, screenshot, name):
+    page.goto(page.base_url + reverse("followups:my_day"))
+    item = page.locator(f"#task-{task.pk}")
+    assert "回访报价反馈" in page.locator("[data-testid=overdue]").inner_text()
+    url_before = page.url
+    item.locator("[data-testid=log-task]").click()
+    form = item.locator("[data-testid=log-form]")
+    form.wait_for()
+    assert "客户关心价格" in item.locator("[data-testid=recent-history]").inner_text()
+    return url_before, form
+
+
+def test_it_lets_a_rep_complete_a_task_by_logging_a_follow_up_from_my_day(personas, new_page, screenshot):
+    task = _overdue_task(personas)
+    page = new_page(personas.rep_a)
+    url_before, form = _complete_from_my_day(page, task, screenshot, "my-day")
+    form.locator("[name=summary]").fill("电话确认报价，客户同意下周演示")
+    form.locator("[name=next_step]").fill("安排演示")
+    screenshot(page, "my-day-quick-log")
+    form.locator("[data-testid=save-followup]").click()
+    page.locator(f"#task-{task.pk}[data-testid=logged]").wait_for()
+    assert page.url == url_before  # htmx: no full reload
+    screenshot(page, "my-day-logged")
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+    assert task.completed_by.summary == "电话确认报价，客户同意下周演示"
+    assert Customer.objects.get(pk=personas.customer_a.pk).next_step == "安排演示"
+
+
+def test_it_works_on_a_375_px_phone_with_a_field_check_in(personas, new_page, screenshot):
+    task = _overdue_task(personas)
+    page = new_page(personas.rep_a)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.context.grant_permissions(["geolocation"], origin=page.base_url)
+    page.context.set_geolocation({"latitude": 31.230416, "longitude": 121.473701, "accuracy": 20})
+    url_before, form = _complete_from_my_day(page, task, screenshot, "my-day-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+    form.locator("[data-testid=checkin]").click()
+    page.wait_for_function("document.querySelector('[name=checkin_lat]').value !== ''")
+    assert form.locator("[name=method]").input_value() == "visit"
+    form.locator("[name=summary]").fill("上门拜访，现场演示")
+    screenshot(page, "my-day-phone-quick-log")
+    form.locator("[data-testid=save-followup]").click()
+    page.locator(f"#task-{task.pk}[data-testid=logged]").wait_for()
+    assert page.url == url_before
+    screenshot(page, "my-day-phone-logged")
+    followup = FollowUp.objects.get(task=task)
+    assert (float(followup.checkin_lat), float(followup.checkin_lng)) == (31.230416, 121.473701)
+    assert Task.objects.get(pk=task.pk).status == TaskStatus.DONE
+    page.goto(page.base_url + reverse("followups:customer", args=[personas.customer_a.pk]))
+    assert "31.230416" in page.locator("[data-testid=checkin-info]").first.inner_text()
+    screenshot(page, "customer-followups-phone")
+
+
+def test_it_lets_a_manager_edit_an_sop_step_and_the_next_stage_change_uses_it(personas, new_page, screenshot):
+    page = new_page(personas.manager_a)
+    page.goto(page.base_url + reverse("followups:sop_list"))
+    screenshot(page, "sop-list")
+    page.click("[data-testid=edit-sop-intent]")
+    page.wait_for_selector("[data-testid=sop-form]")
+    page.fill("#id_steps-0-action", "上门演示（新版）")
+    page.fill("#id_steps-0-offset_value", "5")
+    page.select_option("#id_steps-0-offset_unit", "hours")
+    screenshot(page, "sop-edit")
+    page.click("[data-testid=save-sop]")
+    page.wait_for_selector("[data-testid=sop-intent]")
+    assert "上门演示（新版）" in page.locator("[data-testid=sop-intent]").inner_text()
+
+    page.goto(page.base_url + reverse("followups:customer", args=[personas.customer_a.pk]))
+    form = page.locator("[data-testid=log-form]")
+    form.locator("[name=summary]").fill("客户确认有采购意向")
+    form.locator("[name=stage]").select_option("intent")
+    form.locator("[data-testid=save-followup]").click()
+    page.locator("#customer-log [data-testid=logged]").wait_for()
+    page.reload()
+    assert "上门演示（新版）" in page.inner_text("body")
+    screenshot(page, "customer-followups-after-stage-change")
+    step = SopStep.objects.get(action="上门演示（新版）")
+    task = Task.objects.get(sop_step=step, customer=personas.customer_a)
+    assert Customer.objects.get(pk=personas.customer_a.pk).stage == Stage.INTENT
+    assert timedelta(hours=4, minutes=59) < task.due_at - task.created_at < timedelta(hours=5, minutes=1)
+
+
+def test_it_lets_a_customer_answer_an_nps_link(personas, new_page, screenshot):
+    Customer.objects.filter(pk=personas.customer_a.pk).update(stage=Stage.WON)
+    Contact.objects.create(customer=personas.customer_a, name="陈总", email="chen@example.com")
+    services.send_nps_surveys()
+    survey = NpsSurvey.objects.get()
+    page = new_page()
+    page.goto(page.base_url + reverse("nps_answer", args=[survey.token]))
+    screenshot(page, "nps-answer")
+    page.click("label[for=score-4]")
+    page.fill("[name=comment]", "响应太慢")
+    page.click("[data-testid=nps-submit]")
+    page.wait_for_selector("[data-testid=nps-thanks]")
+    screenshot(page, "nps-thanks")
+    assert NpsResponse.objects.get().score == 4
+    assert Task.objects.filter(origin="nps", customer=personas.customer_a).count() == 1
+    page.goto(page.base_url + reverse("nps_answer", args=[survey.token]))
+    assert page.locator("[data-testid=nps-error]").is_visible()
+    screenshot(page, "nps-used")
+
+
+@pytest.mark.parametrize("who", ["rep_a", "manager_a"])
+def test_it_fits_every_followups_page_on_a_375_px_screen(personas, new_page, screenshot, who):
+    user = getattr(personas, who)
+    _overdue_task(personas)
+    case = services.open_complaint(customer=personas.customer_a, by=personas.rep_a, description="交付延期，客户不满")
+    pages = {
+        "my-day": reverse("followups:my_day"),
+        "tasks": reverse("followups:task_list"),
+        "customer": reverse("followups:customer", args=[personas.customer_a.pk]),
+        "complaints": reverse("followups:complaint_list"),
+        "complaint": reverse("followups:complaint_detail", args=[case.pk]),
+        "notifications": reverse("followups:notifications"),
+    }
+    if who == "manager_a":
+        pages |= {
+            "team": reverse("followups:team"),
+            "sops": reverse("followups:sop_list"),
+            "sop-edit": reverse("followups:sop_edit", args=["won"]),
+            "nps": reverse("followups:nps_report"),
+        }
+    page = new_page(user)
+    page.set_viewport_size({"width": 375, "height": 812})
+    for name, url in pages.items():
+        page.goto(page.base_url + url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, name
+        screenshot(page, f"phone-{who}-{name}")
