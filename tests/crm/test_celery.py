@@ -85,19 +85,39 @@ def test_it_runs_the_heartbeat_through_a_real_worker_on_redis(tmp_path):
     }
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "-l",
+            "INFO",
+        ],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
     try:
+        # Publish only once the worker has bound its queue: Redis drops messages sent to an
+        # exchange nobody is bound to yet.
+        deadline = time.monotonic() + 120  # generous: CI runs browsers beside this on two cores
+        while time.monotonic() < deadline and " ready." not in log.read_text(errors="replace"):
+            assert worker.poll() is None, log.read_text(errors="replace")
+            time.sleep(0.3)
         # A bare client app publishes the message, so nothing other tests did to the project's
         # app (eager mode, cached config) can short-circuit the trip through Redis.
         sender = Celery("test-sender", broker=url)
         sender.send_task("crm.tasks.heartbeat", queue=queue)
         sender.close()
-        deadline = time.monotonic() + 120  # generous: CI runs browsers beside this on two cores
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not Heartbeat.objects.filter(name="heartbeat").exists():
             assert worker.poll() is None, log.read_text(errors="replace")
             time.sleep(0.3)
