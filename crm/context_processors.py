@@ -35,6 +35,15 @@ def navigation(request):
                 "icon": "megaphone",
             }
         )
+    if is_admin(user) or has_role(user, Role.FINANCE, Role.MANAGER):
+        items.append(
+            {
+                "key": "receivables",
+                "label": _("Receivables"),
+                "url": reverse("receivables:dashboard"),
+                "icon": "cash-coin",
+            }
+        )
     if user.has_perm("crm.view_status"):
         items.append({"key": "status", "label": _("System status"), "url": reverse("crm:status"), "icon": "activity"})
     if is_admin(user) and user.is_staff:
@@ -46,5 +55,6 @@ def navigation(request):
             "accounts": "customers",
             "leads": _LEADS_NAV.get(match.url_name, "leads"),
             "followups": _FOLLOWUPS_NAV.get(match.url_name, "my_day"),
+            "receivables": "receivables",
         }.get(match.namespace) or (match.url_name if match.namespace == "crm" else None)
     return {"nav_items": items, "active_nav": active}

@@ -225,4 +225,7 @@ def seed(*, customers: int, if_empty: bool = False) -> dict | None:
     result.update(seed_followups(users))
     from leads.demo import seed_leads  # leads (issue 4): channels, leads, opportunities
 
-    return {**result, **seed_leads(users=users, total=customers)}
+    result.update(seed_leads(users=users, total=customers))
+    from receivables.demo import seed_receivables  # receivables (issue 7): contracts, plans, payments
+
+    return {**result, **seed_receivables(users)}

@@ -76,4 +76,11 @@ SCHEDULES = [
         description=_("Quarterly: send the NPS survey link to each won customer once per quarter."),
         crontab="0 10 1 1,4,7,10 *",
     ),
+    # receivables (issue 7)
+    Schedule(
+        name="receivables-daily-reminders",
+        task="receivables.tasks.run_daily_reminders",
+        description=_("Daily: payment reminders, collections, escalations and bad-debt blacklisting (each step once)."),
+        crontab="0 9 * * *",
+    ),
 ]

@@ -24,6 +24,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("forms/lead/", leads_views.public_lead_form, name="public_lead_form"),
     path("followups/", include("followups.urls")),
+    path("receivables/", include("receivables.urls")),
     path("nps/<str:token>/", followups_views.nps_answer, name="nps_answer"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

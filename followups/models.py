@@ -72,6 +72,7 @@ class TaskOrigin(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
     RETENTION = "retention", _("Retention")
     NPS = "nps", _("NPS call-back")
+    COLLECTION = "collection", _("Payment reminder / collection")
     MANUAL = "manual", _("Manual")
 
 

@@ -19,3 +19,9 @@ class LeadsConfig(AppConfig):
         # Open opportunities follow a hand-over; a merge re-points opportunities and leads.
         register_transfer_hook(move_open_opportunities)
         register_merge_hook(move_to_survivor)
+        # Won opportunities are tiering's revenue until receivables registers contracts too.
+        from accounts import revenue
+
+        from .revenue import first_won_dates, won_deals
+
+        revenue.register(revenue.RevenueSource("leads", deals=won_deals, first_dates=first_won_dates))

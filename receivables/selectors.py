@@ -1,0 +1,155 @@
+"""Reads of receivables, always scoped: finance and admins see all, managers their teams, reps their own.
+
+Aging (current, 1–30, 31–60, 61–90, > 90 days past due) is one aggregate query grouped by
+customer, rep or team; "current" is everything not yet past its due date (due today included).
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from crm.access import get_visible_or_404, scope_owned
+
+from .models import ZERO, Contract, ContractStatus, CreditRating, Installment, Payment
+
+BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
+OPEN_STATUSES = (ContractStatus.ACTIVE,)
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+GROUPS = {
+    "customer": ("contract__customer_id", "contract__customer__name"),
+    "rep": ("contract__owner_id", "contract__owner__username"),
+    "team": ("contract__team_id", "contract__team__name"),
+}
+
+
+def visible_contracts(user) -> QuerySet[Contract]:
+    return scope_owned(Contract.objects.all(), user, finance_reads=True).select_related("customer", "owner", "team")
+
+
+def contract_for_detail(user, pk: int) -> Contract:
+    return get_visible_or_404(visible_contracts(user), pk=pk)
+
+
+def visible_installments(user) -> QuerySet[Installment]:
+    return scope_owned(
+        Installment.objects.all(),
+        user,
+        owner_field="contract__owner",
+        team_field="contract__team",
+        finance_reads=True,
+    )
+
+
+def visible_payments(user) -> QuerySet[Payment]:
+    return scope_owned(
+        Payment.objects.all(), user, owner_field="contract__owner", team_field="contract__team", finance_reads=True
+    )
+
+
+def _outstanding():
+    return ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MONEY)
+
+
+def bucket_sums(today: date) -> dict:
+    """Sum() expressions per aging bucket, relative to `today`."""
+    out = _outstanding()
+
+    def s(cond):
+        return Coalesce(Sum(out, filter=cond), Value(ZERO), output_field=MONEY)
+
+    d = lambda n: today - timedelta(days=n)  # noqa: E731
+    return {
+        "current": s(Q(due_on__gte=today)),
+        "d1_30": s(Q(due_on__lt=today, due_on__gte=d(30))),
+        "d31_60": s(Q(due_on__lt=d(30), due_on__gte=d(60))),
+        "d61_90": s(Q(due_on__lt=d(60), due_on__gte=d(90))),
+        "d90_plus": s(Q(due_on__lt=d(90))),
+        "total": s(Q()),
+    }
+
+
+def open_installments(user) -> QuerySet[Installment]:
+    return visible_installments(user).filter(contract__status__in=OPEN_STATUSES, paid_amount__lt=F("amount"))
+
+
+def aging(user, *, by: str = "customer", today: date | None = None) -> list[dict]:
+    """Rows of {key, name, current, d1_30, d31_60, d61_90, d90_plus, total}, largest total first."""
+    today = today or timezone.localdate()
+    key, name = GROUPS[by]
+    rows = open_installments(user).values(key, name).annotate(**bucket_sums(today)).order_by("-total", name)
+    return [{"key": r[key], "name": r[name] or "—", **{b: r[b] for b in (*BUCKETS, "total")}} for r in rows]
+
+
+def aging_totals(user, *, today: date | None = None) -> dict:
+    today = today or timezone.localdate()
+    return open_installments(user).aggregate(**bucket_sums(today))
+
+
+def dso(user, *, today: date | None = None, days: int = 90) -> Decimal | None:
+    """Days sales outstanding = receivables outstanding ÷ contract sales of the last `days` days × `days`."""
+    today = today or timezone.localdate()
+    outstanding = aging_totals(user, today=today)["total"] or ZERO
+    sales = (
+        visible_contracts(user)
+        .filter(
+            status__in=[ContractStatus.ACTIVE, ContractStatus.CLOSED],
+            signed_on__gt=today - timedelta(days=days),
+            signed_on__lte=today,
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    if not sales:
+        return None
+    return (outstanding / sales * days).quantize(Decimal("0.1"))
+
+
+def collection_rate(user, *, start: date, end: date) -> Decimal | None:
+    """Of what fell due in [start, end], the share (%) already collected."""
+    totals = (
+        visible_installments(user)
+        .filter(contract__status__in=[ContractStatus.ACTIVE, ContractStatus.CLOSED], due_on__gte=start, due_on__lte=end)
+        .aggregate(due=Sum("amount"), paid=Sum("paid_amount"))
+    )
+    if not totals["due"]:
+        return None
+    return (totals["paid"] * 100 / totals["due"]).quantize(Decimal("0.1"))
+
+
+def overdue_installments(user, *, today: date | None = None) -> QuerySet[Installment]:
+    today = today or timezone.localdate()
+    return (
+        open_installments(user)
+        .filter(due_on__lt=today)
+        .select_related("contract__customer", "contract__owner")
+        .annotate(outstanding_amount=_outstanding())
+        .order_by("due_on", "id")
+    )
+
+
+def customer_summary(customer) -> dict:
+    """Contracts, paid, outstanding and next due date of one customer (the page checked access)."""
+    totals = Installment.objects.filter(
+        contract__customer=customer, contract__status__in=[ContractStatus.ACTIVE, ContractStatus.CLOSED]
+    ).aggregate(paid=Sum("paid_amount"), amount=Sum("amount"))
+    next_due = (
+        Installment.objects.filter(
+            contract__customer=customer, contract__status=ContractStatus.ACTIVE, paid_amount__lt=F("amount")
+        )
+        .order_by("due_on")
+        .values_list("due_on", flat=True)
+        .first()
+    )
+    paid = totals["paid"] or ZERO
+    return {
+        "contracts": Contract.objects.filter(customer=customer).count(),
+        "paid": paid,
+        "outstanding": (totals["amount"] or ZERO) - paid,
+        "next_due": next_due,
+    }
+
+
+def ratings_list():
+    return CreditRating.objects.select_related("customer", "set_by").order_by("customer__name")
