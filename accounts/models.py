@@ -302,3 +302,335 @@ class Merge(models.Model):
 
     def __str__(self):
         return f"{self.loser_id} → {self.survivor_id}"
+
+
+# --- tiering (客户分级, DOMAIN §3) ----------------------------------------------------------------
+#
+# Inputs the archive did not have yet live in TierInputs (one row per customer, audited) and are
+# read by accounts.services.tiering in one query:
+#   expanding          — the customer is expanding (new sites, products): raises potential;
+#   budget_level       — top / normal / cut: raises or lowers potential;
+#   margin_rate        — our gross margin on the account in %: 30 of the value score's 100 points;
+#   cooperation_since  — start of the relationship; when empty, the first won deal's date;
+#   referrals          — customers this one referred to us: needed for "strategic partner".
+# Annual amount, renewal rate, deal counts and product lines come from the revenue providers
+# (accounts.revenue), never from a field.
+
+
+class BudgetLevel(models.TextChoices):
+    TOP = "top", _("Top level (ample budget)")
+    NORMAL = "normal", _("Normal")
+    CUT = "cut", _("Budget cuts")
+
+
+class TierInputs(models.Model):
+    """Tiering inputs the archive lacks, one row per customer (missing row = defaults), audited."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, primary_key=True, related_name="tier_inputs"
+    )
+    expanding = models.BooleanField(_("expanding business"), default=False)
+    budget_level = models.CharField(_("budget level"), max_length=10, choices=BudgetLevel.choices, blank=True)
+    margin_rate = models.DecimalField(
+        _("gross margin (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Our gross margin on this customer's business."),
+    )
+    cooperation_since = models.DateField(
+        _("cooperating since"), null=True, blank=True, help_text=_("Empty: the date of the first won deal.")
+    )
+    referrals = models.PositiveSmallIntegerField(
+        _("referrals given"), default=0, help_text=_("Customers referred to us.")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("tiering inputs")
+        verbose_name_plural = _("tiering inputs")
+
+    def __str__(self):
+        return str(self.customer_id)
+
+
+class ValueTier(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+
+
+class Potential(models.TextChoices):
+    HIGH = "high", _("high potential")
+    MEDIUM = "medium", _("medium potential")
+    LOW = "low", _("low potential (wait-and-see)")
+
+
+class Relationship(models.TextChoices):
+    STRATEGIC = "strategic", _("strategic partner")
+    LONG_TERM = "long_term", _("long-term")
+    DEVELOPING = "developing", _("developing")
+    NEW = "new", _("new")
+
+
+class Outlook(models.TextChoices):
+    GROWING = "growing", _("Growing")
+    STABLE = "stable", _("Stable")
+    SHRINKING = "shrinking", _("Shrinking")
+
+
+class AmountMode(models.TextChoices):
+    RELATIVE = "relative", _("Relative to the industry average (or the absolute A threshold)")
+    ABSOLUTE = "absolute", _("Absolute amounts")
+
+
+class ResponsibleRole(models.TextChoices):
+    OWNER = "owner", _("Account owner (rep)")
+    MANAGER = "manager", _("Team manager")
+    DIRECTOR = "director", _("Director")
+
+
+def default_industry_outlook() -> dict:
+    return {
+        Industry.IT: Outlook.GROWING,
+        Industry.INTERNET: Outlook.GROWING,
+        Industry.HEALTHCARE: Outlook.GROWING,
+        Industry.ENERGY: Outlook.GROWING,
+        Industry.CONSTRUCTION: Outlook.SHRINKING,
+    }
+
+
+class TierPolicy(models.Model):
+    """One version of the tiering rules. Never edited in place: saving creates the next version."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    # value score: 100 points split across three inputs; each input earns its full weight at the
+    # A threshold, half of it at the B threshold, nothing below.
+    weight_amount = models.PositiveSmallIntegerField(_("weight: annual amount"), default=30)
+    weight_margin = models.PositiveSmallIntegerField(_("weight: margin"), default=30)
+    weight_renewal = models.PositiveSmallIntegerField(_("weight: renewal rate"), default=40)
+    band_a = models.PositiveSmallIntegerField(_("A from score"), default=85)
+    band_b = models.PositiveSmallIntegerField(_("B from score"), default=45)
+    amount_mode = models.CharField(
+        _("amount thresholds"), max_length=10, choices=AmountMode.choices, default=AmountMode.RELATIVE
+    )
+    amount_a_ratio = models.PositiveSmallIntegerField(_("A: % of industry average"), default=150)
+    amount_b_ratio = models.PositiveSmallIntegerField(_("B: % of industry average"), default=50)
+    amount_a_absolute = models.DecimalField(
+        _("A: annual amount (CNY)"), max_digits=14, decimal_places=2, default=500000
+    )
+    amount_b_absolute = models.DecimalField(
+        _("B: annual amount (CNY)"), max_digits=14, decimal_places=2, default=100000
+    )
+    margin_a = models.DecimalField(_("A: margin (%)"), max_digits=5, decimal_places=2, default=30)
+    margin_b = models.DecimalField(_("B: margin (%)"), max_digits=5, decimal_places=2, default=15)
+    renewal_a = models.DecimalField(_("A: renewal rate (%)"), max_digits=5, decimal_places=2, default=90)
+    renewal_b = models.DecimalField(_("B: renewal rate (%)"), max_digits=5, decimal_places=2, default=60)
+    one_off_is_c = models.BooleanField(_("one-off projects are C"), default=True)
+    # potential: points (growing industry +2, shrinking −2, expanding +1, clear needs +1,
+    # top budget +1, budget cuts −2) against these two thresholds
+    industry_outlook = models.JSONField(_("industry outlook"), default=default_industry_outlook, blank=True)
+    potential_high = models.SmallIntegerField(_("high potential from points"), default=3)
+    potential_low = models.SmallIntegerField(_("low potential up to points"), default=-2)
+    # relationship
+    strategic_years = models.PositiveSmallIntegerField(_("strategic partner: years"), default=3)
+    strategic_product_lines = models.PositiveSmallIntegerField(_("strategic partner: product lines"), default=2)
+    strategic_referrals = models.PositiveSmallIntegerField(_("strategic partner: referrals"), default=1)
+    long_term_years = models.PositiveSmallIntegerField(_("long-term: years"), default=1)
+    new_months = models.PositiveSmallIntegerField(_("new: under months"), default=6)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tier policy")
+        verbose_name_plural = _("tier policies")
+        ordering = ["-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_amount__lte=100) & Q(weight_margin__lte=100) & Q(weight_renewal__lte=100),
+                name="tierpolicy_weights_le_100",
+            )
+        ]
+
+    def __str__(self):
+        return _("Tier policy v%(version)s") % {"version": self.version}
+
+
+class TierAssessment(models.Model):
+    """The current tier of one customer, with every point that produced it (the "why")."""
+
+    customer = models.OneToOneField(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="tier_assessment",
+    )
+    tier = models.CharField(_("tier"), max_length=1, choices=ValueTier.choices)  # effective (override or computed)
+    computed_tier = models.CharField(_("computed tier"), max_length=1, choices=ValueTier.choices)
+    potential = models.CharField(_("potential"), max_length=10, choices=Potential.choices)
+    relationship = models.CharField(_("relationship"), max_length=12, choices=Relationship.choices)
+    score = models.PositiveSmallIntegerField(_("value score"), default=0)
+    annual_amount = models.DecimalField(_("annual amount (CNY)"), max_digits=16, decimal_places=2, default=0)
+    rfm_r = models.PositiveSmallIntegerField(_("RFM recency"), default=1)
+    rfm_f = models.PositiveSmallIntegerField(_("RFM frequency"), default=1)
+    rfm_m = models.PositiveSmallIntegerField(_("RFM monetary"), default=1)
+    breakdown = models.JSONField(_("breakdown"), default=dict, blank=True)
+    policy_version = models.PositiveIntegerField(_("policy version"), default=0)
+    assessed_at = models.DateTimeField(_("assessed"))
+    override_tier = models.CharField(_("override tier"), max_length=1, choices=ValueTier.choices, blank=True)
+    override_reason = models.CharField(_("override reason"), max_length=200, blank=True)
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("overridden by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    override_expires_at = models.DateTimeField(_("override expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tier assessment")
+        verbose_name_plural = _("tier assessments")
+        indexes = [models.Index(fields=["tier", "potential"], name="tier_matrix_idx")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return combined_label(self.tier, self.potential, self.relationship)
+
+
+def combined_label(tier: str, potential: str, relationship: str) -> str:
+    """ "A + high potential + strategic partner" (translated)."""
+    if not tier:
+        return "—"
+    parts = [tier]
+    if potential:
+        parts.append(str(Potential(potential).label))
+    if relationship:
+        parts.append(str(Relationship(relationship).label))
+    return " + ".join(parts)
+
+
+class TierChange(models.Model):
+    """History of tier changes (B → A …): by a re-tier under a policy version, or a manager's override."""
+
+    class Kind(models.TextChoices):
+        RETIER = "retier", _("Re-tiering")
+        OVERRIDE = "override", _("Manual override")
+        EXPIRED = "expired", _("Override expired")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tier_changes"
+    )
+    from_tier = models.CharField(_("from"), max_length=1, blank=True)
+    to_tier = models.CharField(_("to"), max_length=1)
+    from_label = models.CharField(_("from (label)"), max_length=40, blank=True)  # "B|medium|long_term"
+    to_label = models.CharField(_("to (label)"), max_length=40)
+    kind = models.CharField(_("why"), max_length=10, choices=Kind.choices, default=Kind.RETIER)
+    policy_version = models.PositiveIntegerField(_("policy version"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("when"))
+
+    class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-changed_at"], name="tierchange_customer_idx"),
+            models.Index(fields=["changed_at"], name="tierchange_when_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_tier or '—'} → {self.to_tier}"
+
+
+class TierRun(models.Model):
+    """One applied re-tiering: when, by whom, under which policy, how many moved."""
+
+    ran_at = models.DateTimeField(_("when"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    policy_version = models.PositiveIntegerField(_("policy version"))
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+    changed = models.PositiveIntegerField(_("changed"), default=0)
+    moves = models.JSONField(_("moves"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("re-tiering run")
+        verbose_name_plural = _("re-tiering runs")
+        ordering = ["-ran_at"]
+
+    def __str__(self):
+        return f"{self.ran_at:%Y-%m-%d %H:%M} v{self.policy_version}"
+
+
+class MaintenanceStrategy(models.Model):
+    """How a tier combination is looked after (维护策略); its cadences become follow-up tasks.
+
+    `cadences` is a list of {"action": str, "every_days": int, "responsible": ResponsibleRole}.
+    An empty potential or relationship matches any; the most specific strategy wins.
+    """
+
+    tier = models.CharField(_("tier"), max_length=1, choices=ValueTier.choices)
+    potential = models.CharField(_("potential"), max_length=10, choices=Potential.choices, blank=True)
+    relationship = models.CharField(_("relationship"), max_length=12, choices=Relationship.choices, blank=True)
+    goal = models.CharField(_("goal"), max_length=200)
+    actions = models.TextField(_("actions"), blank=True)
+    responsible = models.CharField(
+        _("responsible role"), max_length=10, choices=ResponsibleRole.choices, default=ResponsibleRole.OWNER
+    )
+    cadences = models.JSONField(_("cadences"), default=list, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("maintenance strategy")
+        verbose_name_plural = _("maintenance strategies")
+        ordering = ["tier", "potential", "relationship"]
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "potential", "relationship"], name="strategy_one_per_combination")
+        ]
+
+    def __str__(self):
+        return combined_label(self.tier, self.potential, self.relationship)
+
+    @property
+    def cadence_days(self) -> int | None:
+        days = [c.get("every_days") for c in self.cadences or [] if c.get("every_days")]
+        return min(days) if days else None
