@@ -11,18 +11,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from accounts.models import Contact, Customer, EmployeeBand, ImportJob, Industry
+from accounts.models import Contact, Customer, ImportJob
 from accounts.services.customers import normalize_name
 from accounts.services.imports import (
-    BAND_ZH,
     CHUNK,
-    INDUSTRY_ZH,
+    EMPLOYEE_BAND_COLUMN,
+    INDUSTRY_COLUMN,
     Column,
     ImportSpec,
     ParsedRow,
     Validation,
     chunked,
-    parse_choice,
     parse_email,
     parse_phone,
     parse_text,
@@ -74,23 +73,8 @@ class LeadImportSpec(ImportSpec):
         Column(
             "channel", "渠道", "Channel", parse_text(80), aliases=("来源",), example_zh="官网表单", example_en="website"
         ),
-        Column(
-            "industry",
-            "行业",
-            "Industry",
-            parse_choice(Industry, INDUSTRY_ZH),
-            example_zh="制造业",
-            example_en="Manufacturing",
-        ),
-        Column(
-            "employee_band",
-            "人员规模",
-            "Employees",
-            parse_choice(EmployeeBand, BAND_ZH),
-            aliases=("规模",),
-            example_zh="200-999",
-            example_en="200-999",
-        ),
+        INDUSTRY_COLUMN,
+        EMPLOYEE_BAND_COLUMN,
         Column("province", "省份", "Province", parse_text(20), example_zh="浙江", example_en="Zhejiang"),
         Column("city", "城市", "City", parse_text(40), example_zh="杭州", example_en="Hangzhou"),
         Column("needs", "需求", "Needs", parse_text(2000), example_zh="线索管理", example_en="Lead management"),

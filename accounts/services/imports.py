@@ -421,6 +421,26 @@ CONTACT_FIELDS = {"contact_name": "name", "contact_title": "title", "contact_rol
 CONTACT_FIELDS |= {"email": "email", "wechat": "wechat"}
 
 
+# Columns the customer and lead imports share (one definition, so their headers stay the same).
+INDUSTRY_COLUMN = Column(
+    "industry",
+    "行业",
+    "Industry",
+    parse_choice(Industry, INDUSTRY_ZH),
+    example_zh="制造业",
+    example_en="Manufacturing",
+)
+EMPLOYEE_BAND_COLUMN = Column(
+    "employee_band",
+    "人员规模",
+    "Employees",
+    parse_choice(EmployeeBand, BAND_ZH),
+    aliases=("规模", "employee band"),
+    example_zh="200-999",
+    example_en="200-999",
+)
+
+
 class CustomerImportSpec(ImportSpec):
     """One row = one customer with (optionally) one contact. Blank owner = the importer."""
 
@@ -454,23 +474,8 @@ class CustomerImportSpec(ImportSpec):
             example_zh="终端客户",
             example_en="End customer",
         ),
-        Column(
-            "industry",
-            "行业",
-            "Industry",
-            parse_choice(Industry, INDUSTRY_ZH),
-            example_zh="制造业",
-            example_en="Manufacturing",
-        ),
-        Column(
-            "employee_band",
-            "人员规模",
-            "Employees",
-            parse_choice(EmployeeBand, BAND_ZH),
-            aliases=("规模", "employee band"),
-            example_zh="200-999",
-            example_en="200-999",
-        ),
+        INDUSTRY_COLUMN,
+        EMPLOYEE_BAND_COLUMN,
         Column(
             "annual_revenue",
             "年营业额",
