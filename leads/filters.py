@@ -7,7 +7,7 @@ from .models import Channel, Intent, Lead, LeadStatus, Opportunity, OppStage, Pr
 
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    intent = django_filters.ChoiceFilter(label=_("Intent"), choices=Intent.choices, empty_label=_("Any intent"))
+    intent = django_filters.ChoiceFilter(label=_("Intent grade"), choices=Intent.choices, empty_label=_("Any intent"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=LeadStatus.choices, empty_label=_("Any status"))
     channel = django_filters.ModelChoiceFilter(
         label=_("Channel"), queryset=Channel.objects.all(), empty_label=_("Any channel")
