@@ -11,6 +11,7 @@ from .models import (
     SopStep,
     SopTemplate,
     Task,
+    TeamChannel,
 )
 
 
@@ -49,3 +50,19 @@ admin.site.register(FollowupPolicy, SimpleHistoryAdmin)
 admin.site.register(NpsSurvey)
 admin.site.register(NpsResponse)
 admin.site.register(Notification)
+
+
+@admin.register(TeamChannel)
+class TeamChannelAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "team",
+        "kind",
+        "enabled",
+        "notify_tasks",
+        "notify_sla",
+        "notify_reminders",
+        "last_sent_at",
+        "last_ok",
+    ]
+    list_filter = ["kind", "enabled"]
+    readonly_fields = ["last_sent_at", "last_ok", "last_error"]

@@ -28,4 +28,13 @@ class FollowupsConfig(AppConfig):
         # Open tasks follow a hand-over; a merge moves every follow-up record to the survivor.
         register_transfer_hook(hooks.move_open_tasks)
         register_merge_hook(hooks.move_to_survivor)
+        # Churn signals (follow-up gap, interactions, complaints, NPS, intent flags) and retention tasks.
+        from accounts import health as customer_health
+
+        from . import health
+
+        for signal in health.SIGNALS:
+            customer_health.register(signal)
+        customer_health.register_high_risk_hook(health.create_retention_tasks)
+        customer_health.register_case_hook(health.follow_retention_case)
         post_migrate.connect(_ensure_default_sops, sender=self, dispatch_uid="followups.ensure_default_sops")

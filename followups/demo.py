@@ -144,3 +144,21 @@ def seed_followups(users: dict, *, seed: int = 20261123) -> dict:
         "complaints": complaints,
         "nps_answers": len(answers),
     }
+
+
+def seed_cadences() -> dict:
+    """Tier cadence tasks for the demo: after the tiering seed (or a first re-tier here when none ran).
+
+    Idempotent like the daily job it runs: a second call creates nothing.
+    """
+    from accounts.models import TierAssessment
+    from accounts.services.tiering import apply_retier, ensure_default_strategies
+
+    from .cadences import create_cadence_tasks
+    from .dormancy import update_dormancy
+
+    ensure_default_strategies()
+    if not TierAssessment.objects.exists():
+        apply_retier()
+    update_dormancy()
+    return {"cadence_tasks": create_cadence_tasks()["created"]}

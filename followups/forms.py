@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Stage
 from accounts.services.lifecycle import allowed_stages
 
-from .models import Complaint, Method, SopStep, SopTemplate, Task
+from .channels import validate_webhook_url
+from .models import ChannelKind, Complaint, Method, SopStep, SopTemplate, Task, TeamChannel
 
 
 class BootstrapMixin:
@@ -146,3 +147,31 @@ class NpsAnswerForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
     )
+
+
+class TeamChannelForm(BootstrapMixin, forms.ModelForm):
+    """A team robot's address and the notices it receives; a blank secret keeps the saved one."""
+
+    class Meta:
+        model = TeamChannel
+        fields = ["webhook_url", "secret", "enabled", "notify_tasks", "notify_sla", "notify_reminders"]
+        widgets = {
+            "webhook_url": forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            "secret": forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._saved_secret = self.instance.secret
+        if self.instance.kind != ChannelKind.DINGTALK:
+            del self.fields["secret"]
+        elif self._saved_secret:
+            self.fields["secret"].help_text = _("A secret is saved; leave empty to keep it.")
+
+    def clean_webhook_url(self):
+        url = self.cleaned_data["webhook_url"].strip()
+        validate_webhook_url(url)
+        return url
+
+    def clean_secret(self):
+        return self.cleaned_data.get("secret") or self._saved_secret

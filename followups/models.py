@@ -33,6 +33,12 @@ class FollowupPolicy(models.Model):
         default=182,
         validators=[MinValueValidator(1)],
     )
+    dormant_touch_days = models.PositiveSmallIntegerField(
+        _("dormant customers: one touch every (days)"), default=90, validators=[MinValueValidator(1)]
+    )
+    cadence_lead_days = models.PositiveSmallIntegerField(
+        _("tier cadence tasks appear (days) before they are due"), default=3
+    )
     nps_valid_days = models.PositiveSmallIntegerField(
         _("NPS links expire after (days)"), default=30, validators=[MinValueValidator(1)]
     )
@@ -158,6 +164,8 @@ class Task(models.Model):
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, blank=True)
     # Which entry into the stage created this task (the customer history row of the move).
     stage_entry = models.BigIntegerField(_("stage entry"), null=True, blank=True, editable=False)
+    # Which recurring action of a tier cadence (or the dormant touch) this task is: a short key of it.
+    cadence = models.CharField(_("cadence"), max_length=40, blank=True, editable=False)
     # Any other origin that must never create a task twice (complaint, NPS answer …).
     dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True, editable=False)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
@@ -392,3 +400,43 @@ class DailyReminder(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.day}"
+
+
+class ChannelKind(models.TextChoices):
+    WECOM = "wecom", _("WeCom group robot")
+    DINGTALK = "dingtalk", _("DingTalk group robot")
+
+
+class TeamChannel(models.Model):
+    """A team's group-chat robot (企业微信 / 钉钉 webhook) that also receives the team's notices."""
+
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(_("channel"), max_length=20, choices=ChannelKind.choices)
+    webhook_url = models.URLField(_("webhook address"), max_length=500)
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("DingTalk only: the robot's signing secret (SEC…), when its security setting is signing."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    notify_tasks = models.BooleanField(_("assigned tasks"), default=True)
+    notify_sla = models.BooleanField(_("complaints and SLA breaches"), default=True)
+    notify_reminders = models.BooleanField(_("daily task reminders"), default=False)
+    last_sent_at = models.DateTimeField(_("last delivery"), null=True, blank=True, editable=False)
+    last_ok = models.BooleanField(_("last delivery succeeded"), null=True, editable=False)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at", "secret", "last_sent_at", "last_ok", "last_error"])
+
+    class Meta:
+        verbose_name = _("team channel")
+        verbose_name_plural = _("team channels")
+        ordering = ["team", "kind"]
+        constraints = [models.UniqueConstraint(fields=["team", "kind"], name="one_channel_kind_per_team")]
+
+    def __str__(self):
+        return f"{self.team} · {self.get_kind_display()}"

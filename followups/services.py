@@ -31,8 +31,12 @@ from accounts.selectors import assignable_owners
 from accounts.services.customers import refresh_completeness
 from accounts.services.lifecycle import set_stage
 from crm.access import can_edit_owned, has_role, is_admin
+from crm.models import Profile
 from crm.roles import Role
+from crm.templatetags.crm_tags import person
 
+from . import channels
+from .dormancy import INTENT_STAGES, reactivate
 from .models import (
     Complaint,
     ComplaintKind,
@@ -97,17 +101,26 @@ def _forget_unread(users) -> None:
     cache.delete_many(keys)
 
 
-def notify(*, users, verb: str, url: str = "", email: bool = True) -> int:
-    """An in-app notice for each user (deduplicated) and, when asked, an email after commit."""
+def notify(*, users, verb: str, url: str = "", email: bool = True, event: str = "", team_ids=None) -> int:
+    """An in-app notice for each user (deduplicated) and, when asked, an email after commit.
+
+    With an `event` (channels.TASKS, SLA or REMINDERS) the notice also goes to the group robots
+    (WeCom, DingTalk) of `team_ids`, by default the recipients' teams, that take that event.
+    """
     recipients = {u.pk: u for u in users if u is not None and u.is_active}
     Notification.objects.bulk_create(
         [Notification(user=u, verb=verb[:300], target_url=url[:300]) for u in recipients.values()]
     )
     _forget_unread(recipients.values())
+    link = url if not url or url.startswith("http") else public_base_url().rstrip("/") + url
+    body = verb + ("\n\n" + link if link else "")
+    if event and recipients:
+        if team_ids is None:
+            team_ids = Profile.objects.filter(user_id__in=list(recipients)).values_list("team_id", flat=True)
+        names = "、".join(person(u) for u in recipients.values())
+        channels.enqueue(event=event, team_ids=list(team_ids), text=f"{verb} → {names}" + body[len(verb) :])
     addresses = [u.email for u in recipients.values() if u.email]
     if email and addresses:
-        link = url if not url or url.startswith("http") else public_base_url().rstrip("/") + url
-        body = verb + ("\n\n" + link if link else "")
 
         def _send():
             try:
@@ -210,15 +223,21 @@ def save_sop(*, template: SopTemplate, steps: list[SopStep], delete: list[SopSte
     return template
 
 
+def pick_responsible(responsible: str, *, owner, manager, director):
+    """Who does a step or cadence action (users or ids): the director (the manager of the team
+    above), the team manager or the account owner, each falling back to the next one there is."""
+    if responsible == Responsible.DIRECTOR:
+        return director or manager or owner
+    if responsible == Responsible.MANAGER:
+        return manager or owner
+    return owner or manager
+
+
 def _responsible_user(step: SopStep, customer: Customer):
     team = customer.team
     manager = team.manager if team is not None else None
-    if step.responsible == Responsible.DIRECTOR:
-        director = team.parent.manager if team is not None and team.parent_id else None
-        return director or manager or customer.owner
-    if step.responsible == Responsible.MANAGER:
-        return manager or customer.owner
-    return customer.owner or manager
+    director = team.parent.manager if team is not None and team.parent_id else None
+    return pick_responsible(step.responsible, owner=customer.owner, manager=manager, director=director)
 
 
 def stage_entry_of(customer: Customer, stage: str) -> int | None:
@@ -292,7 +311,12 @@ def create_sop_tasks(
         if step.email_subject:
             transaction.on_commit(lambda pk=task.pk: send_sop_email(task_id=pk))
         if by is not None and assignee.pk != by.pk:
-            notify(users=[assignee], verb=_("New task: %(title)s") % {"title": task.title}, url=_my_day_url())
+            notify(
+                users=[assignee],
+                verb=_("New task: %(title)s") % {"title": task.title},
+                url=_my_day_url(),
+                event=channels.TASKS,
+            )
     return created
 
 
@@ -353,7 +377,12 @@ def create_task(
     _audit(task, by, _("Task created"))
     task.save()
     if assignee.pk != by.pk:
-        notify(users=[assignee], verb=_("New task: %(title)s") % {"title": task.title}, url=_my_day_url())
+        notify(
+            users=[assignee],
+            verb=_("New task: %(title)s") % {"title": task.title},
+            url=_my_day_url(),
+            event=channels.TASKS,
+        )
     return task
 
 
@@ -369,7 +398,12 @@ def reassign_task(*, task: Task, assignee, by) -> Task:
     task.assignee, task.team_id = assignee, _team_id_of(assignee)
     _audit(task, by, _("Task reassigned"))
     task.save()
-    notify(users=[assignee], verb=_("Task assigned to you: %(title)s") % {"title": task.title}, url=_my_day_url())
+    notify(
+        users=[assignee],
+        verb=_("Task assigned to you: %(title)s") % {"title": task.title},
+        url=_my_day_url(),
+        event=channels.TASKS,
+    )
     return task
 
 
@@ -479,8 +513,11 @@ def log_followup(
     if followup.next_step:
         changes["next_step"] = followup.next_step[:200]
     Customer.objects.filter(newer, pk=customer.pk).update(**changes)
-    # A dormant customer someone talks to again is active again.
-    Customer.objects.filter(pk=customer.pk, status=Status.DORMANT).update(status=Status.ACTIVE)
+    if stage_to in INTENT_STAGES:  # intent is back: a dormant customer is active again
+        reactivate(
+            customer_ids=[customer.pk],
+            reason=_("Active again: stage moved to %(stage)s") % {"stage": Stage(stage_to).label},
+        )
     refresh_completeness([customer.pk])
     if task is not None:
         complete_task(task=task, by=by, followup=followup)
@@ -544,6 +581,8 @@ def open_complaint(
         verb=_("New %(kind)s from %(customer)s: respond within %(hours)d h")
         % {"kind": complaint.get_kind_display(), "customer": customer, "hours": policy.complaint_response_hours},
         url=complaint.get_absolute_url(),
+        event=channels.SLA,
+        team_ids=[customer.team_id],
     )
     return complaint
 
@@ -605,6 +644,8 @@ def _escalate(complaint: Complaint, what: str) -> None:
         verb=_("SLA breached (%(what)s): %(kind)s of %(customer)s")
         % {"what": what, "kind": complaint.get_kind_display(), "customer": customer},
         url=complaint.get_absolute_url(),
+        event=channels.SLA,
+        team_ids=[customer.team_id],
     )
     if not customer.needs_attention:
         customer.needs_attention = True
@@ -641,28 +682,6 @@ def check_sla(*, now: datetime | None = None) -> dict:
             _escalate(complaint, _("solution"))
             counts["resolution"] += 1
     return counts
-
-
-# --- dormancy ---------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def mark_dormant(*, now: datetime | None = None) -> int:
-    """Active customers with no follow-up (or, never followed up, no activity since creation) for
-    the policy's days (≈ 6 months) become dormant. Set-based, in chunks, audited; idempotent."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=FollowupPolicy.current().dormant_after_days)
-    stale = Customer.objects.filter(status=Status.ACTIVE, merged_into__isnull=True).filter(
-        Q(last_followup_at__lt=cutoff) | Q(last_followup_at__isnull=True, created_at__lt=cutoff)
-    )
-    ids = list(stale.values_list("pk", flat=True))
-    reason = _("Dormant: no follow-up for %(days)d days") % {"days": (now - cutoff).days}
-    for start in range(0, len(ids), CHUNK):
-        batch = list(Customer.objects.filter(pk__in=ids[start : start + CHUNK], status=Status.ACTIVE))
-        for customer in batch:
-            customer.status = Status.DORMANT
-        bulk_update_with_history(batch, Customer, ["status"], batch_size=CHUNK, default_change_reason=reason)
-    return len(ids)
 
 
 # --- NPS --------------------------------------------------------------------------------------
@@ -795,7 +814,7 @@ def record_nps_answer(*, token: str, score: int, comment: str = "", now: datetim
             )
             _audit(task, None, _("NPS detractor"))
             task.save()
-            notify(users=[assignee], verb=task.title + f" · {customer}", url=_my_day_url())
+            notify(users=[assignee], verb=task.title + f" · {customer}", url=_my_day_url(), event=channels.TASKS)
     return answer
 
 
@@ -854,6 +873,7 @@ def remind_due_tasks(*, now: datetime | None = None) -> int:
                 users=[user],
                 verb=_("%(total)d tasks due today, %(overdue)d overdue") % row,
                 url=_my_day_url(),
+                event=channels.REMINDERS,
             )
             sent += 1
     return sent

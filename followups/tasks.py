@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import cadences, channels, dormancy, services
 
 
 @shared_task(name="followups.tasks.check_sla")
@@ -12,9 +12,21 @@ def check_sla() -> dict:
 
 
 @shared_task(name="followups.tasks.mark_dormant")
-def mark_dormant() -> int:
-    """Daily: customers without follow-up for ≈ 6 months become dormant."""
-    return services.mark_dormant()
+def mark_dormant() -> dict:
+    """Daily: customers with no intent for ≈ 6 months become dormant; intent shown again wakes them."""
+    return dormancy.update_dormancy()
+
+
+@shared_task(name="followups.tasks.create_cadence_tasks")
+def create_cadence_tasks() -> dict:
+    """Daily, after the dormancy run: the tier (or dormant) cadence tasks that fall due, once."""
+    return cadences.create_cadence_tasks()
+
+
+@shared_task(name="followups.tasks.send_channel_message", ignore_result=True)
+def send_channel_message(channel_id: int, text: str) -> bool:
+    """One notice to one team robot (WeCom / DingTalk); a failure is recorded and logged, not retried."""
+    return channels.deliver(channel_id=channel_id, text=text)
 
 
 @shared_task(name="followups.tasks.send_nps_surveys")

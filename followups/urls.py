@@ -21,6 +21,9 @@ urlpatterns = [
     path("complaints/<int:pk>/respond/", views.complaint_respond, name="complaint_respond"),
     path("complaints/<int:pk>/resolve/", views.complaint_resolve, name="complaint_resolve"),
     path("nps/report/", views.nps_report, name="nps_report"),
+    path("channels/", views.channel_list, name="channel_list"),
+    path("channels/<int:team_pk>/<str:kind>/", views.channel_edit, name="channel_edit"),
+    path("channels/test/<int:pk>/", views.channel_test, name="channel_test"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
 ]

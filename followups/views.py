@@ -23,7 +23,7 @@ from accounts.services.lifecycle import StageTransitionError
 from crm.access import can_edit_owned, get_visible_or_404, has_role, is_admin
 from crm.roles import SALES_ROLES
 
-from . import selectors, services
+from . import channels, selectors, services
 from .filters import ComplaintFilter, TaskFilter
 from .forms import (
     ComplaintForm,
@@ -34,8 +34,9 @@ from .forms import (
     SopStepFormSet,
     SopTemplateForm,
     TaskForm,
+    TeamChannelForm,
 )
-from .models import ComplaintStatus, Notification, SopTemplate, TaskStatus
+from .models import ChannelKind, ComplaintStatus, Notification, SopTemplate, TaskStatus, TeamChannel
 from .tables import ComplaintTable, TaskTable
 
 
@@ -396,31 +397,85 @@ def nps_answer(request, token):
     return render(request, "followups/nps_answer.html", {"form": form, "survey": survey})
 
 
+NPS_COUNTS = {
+    "total": Count("id"),
+    "promoters": Count("id", filter=Q(score__gte=9)),
+    "detractors": Count("id", filter=Q(score__lte=6)),
+}
+
+
+def _nps_rows(answers, field: str) -> list[dict]:
+    """NPS per value of `field` (team, tier, period): one grouped query."""
+    rows = list(answers.values(field).annotate(**NPS_COUNTS).order_by(field))
+    for row in rows:
+        row["group"] = row.pop(field)
+        row["nps"] = services.nps_from_counts(row["total"], row["promoters"], row["detractors"])
+        row["passives"] = row["total"] - row["promoters"] - row["detractors"]
+    return rows
+
+
 @login_required
 def nps_report(request):
+    """NPS of the manager's scope per team and per tier (for one period), and per period."""
     _require_manager(request.user)
     answers = selectors.visible_nps_answers(request.user)
     periods = list(answers.values_list("survey__period", flat=True).distinct().order_by("-survey__period"))
     period = request.GET.get("period") or (periods[0] if periods else "")
-    if period:
-        answers = answers.filter(survey__period=period)
-    counts = {
-        "total": Count("id"),
-        "promoters": Count("id", filter=Q(score__gte=9)),
-        "detractors": Count("id", filter=Q(score__lte=6)),
-    }
-    rows = list(answers.values("survey__team__name").annotate(**counts).order_by("survey__team__name"))
-    for row in rows:
-        row["nps"] = services.nps_from_counts(row["total"], row["promoters"], row["detractors"])
-        row["passives"] = row["total"] - row["promoters"] - row["detractors"]
-    overall = answers.aggregate(**counts)
+    in_period = answers.filter(survey__period=period) if period else answers
+    overall = in_period.aggregate(**NPS_COUNTS)
     overall["nps"] = services.nps_from_counts(overall["total"], overall["promoters"], overall["detractors"])
-    recent = list(answers.select_related("survey__customer").order_by("-answered_at")[:20])
-    return render(
-        request,
-        "followups/nps_report.html",
-        {"rows": rows, "overall": overall, "periods": periods, "period": period, "recent": recent},
-    )
+    context = {
+        "by_team": _nps_rows(in_period, "survey__team__name"),
+        "by_tier": _nps_rows(in_period, "survey__customer__tier_assessment__tier"),
+        "by_period": _nps_rows(answers, "survey__period"),  # oldest first: the trend
+        "overall": overall,
+        "periods": periods,
+        "period": period,
+        "recent": list(in_period.select_related("survey__customer").order_by("-answered_at")[:20]),
+    }
+    return render(request, "followups/nps_report.html", context)
+
+
+# --- team channels (WeCom / DingTalk) ------------------------------------------------------
+
+
+@login_required
+def channel_list(request):
+    _require_manager(request.user)
+    teams = list(channels.manageable_teams(request.user).prefetch_related("channels"))
+    for team in teams:
+        saved = {c.kind: c for c in team.channels.all()}
+        team.channel_rows = [(kind, label, saved.get(kind)) for kind, label in ChannelKind.choices]
+    return render(request, "followups/channels.html", {"teams": teams})
+
+
+@login_required
+def channel_edit(request, team_pk, kind):
+    _require_manager(request.user)
+    team = get_visible_or_404(channels.manageable_teams(request.user), pk=team_pk)
+    if kind not in ChannelKind.values:
+        raise Http404
+    channel = TeamChannel.objects.filter(team=team, kind=kind).first() or TeamChannel(team=team, kind=kind)
+    form = TeamChannelForm(request.POST or None, instance=channel)
+    if request.method == "POST" and form.is_valid():
+        channels.save_channel(channel=form.save(commit=False), by=request.user)
+        messages.success(request, _("Channel saved."))
+        return redirect("followups:channel_list")
+    return render(request, "followups/channel_form.html", {"form": form, "team": team, "channel": channel})
+
+
+@login_required
+@require_POST
+def channel_test(request, pk):
+    _require_manager(request.user)
+    teams = channels.manageable_teams(request.user)
+    channel = get_visible_or_404(TeamChannel.objects.filter(team__in=teams).select_related("team"), pk=pk)
+    if not channel.enabled:
+        messages.error(request, _("Enable the channel first."))
+    else:
+        channels.send_test_message(channel=channel, by=request.user)
+        messages.success(request, _("Test message queued; its result shows here in a moment."))
+    return redirect("followups:channel_list")
 
 
 # --- notifications --------------------------------------------------------------------------

@@ -6,9 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Contact, Customer, Stage
+from accounts.models import Contact, Customer, Stage, TierAssessment
+from accounts.services.tiering import ensure_default_strategies
 from followups import services
-from followups.models import FollowUp, NpsResponse, NpsSurvey, SopStep, Task, TaskStatus
+from followups.cadences import create_cadence_tasks
+from followups.models import FollowUp, NpsResponse, NpsSurvey, SopStep, Task, TaskStatus, TeamChannel
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -152,6 +154,8 @@ def test_it_fits_every_followups_page_on_a_375_px_screen(personas, new_page, scr
             "sops": reverse("followups:sop_list"),
             "sop-edit": reverse("followups:sop_edit", args=["won"]),
             "nps": reverse("followups:nps_report"),
+            "channels": reverse("followups:channel_list"),
+            "channel-edit": reverse("followups:channel_edit", args=[personas.team_a.pk, "dingtalk"]),
         }
     page = new_page(user)
     page.set_viewport_size({"width": 375, "height": 812})
@@ -159,3 +163,86 @@ def test_it_fits_every_followups_page_on_a_375_px_screen(personas, new_page, scr
         page.goto(page.base_url + url)
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, name
         screenshot(page, f"phone-{who}-{name}")
+
+
+@pytest.fixture
+def robot(settings):
+    from tests.followups.robot import FakeRobot
+
+    settings.CRM_WEBHOOK_HOSTS = ["127.0.0.1"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    fake = FakeRobot()
+    yield fake
+    fake.stop()
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_it_lets_a_manager_connect_a_wecom_group_and_send_a_test_message(personas, new_page, screenshot, robot, lang):
+    page = new_page(personas.manager_a, lang=lang)
+    page.goto(page.base_url + reverse("followups:channel_list"))
+    assert personas.team_b.name not in page.inner_text("body")
+    screenshot(page, f"channels-empty-{lang}")
+    page.click(f"[data-testid=channel-{personas.team_a.pk}-wecom] [data-testid=edit-wecom]")
+    form = page.locator("[data-testid=channel-form]")
+    form.locator("[name=webhook_url]").fill("https://evil.example.com/hook")
+    form.locator("[data-testid=save-channel]").click()
+    page.locator(".invalid-feedback").first.wait_for()
+    screenshot(page, f"channel-form-error-{lang}")
+    form.locator("[name=webhook_url]").fill(robot.url())
+    form.locator("[name=notify_reminders]").check()
+    form.locator("[data-testid=save-channel]").click()
+    row = page.locator(f"[data-testid=channel-{personas.team_a.pk}-wecom]")
+    row.locator("[data-testid=test-wecom]").click()
+    page.locator("[data-testid=last-delivery]").wait_for()
+    screenshot(page, f"channels-tested-{lang}")
+    assert len(robot.requests) == 1 and personas.team_a.name in robot.texts[0]
+    channel = TeamChannel.objects.get(team=personas.team_a)
+    assert (channel.enabled, channel.notify_reminders, channel.last_ok) == (True, True, True)
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_it_shows_nps_per_team_tier_and_period(personas, new_page, screenshot, lang):
+    now = timezone.now()
+    for index, (customer, tier, score, period) in enumerate(
+        [
+            (personas.customer_a, "A", 10, "2026Q4"),
+            (personas.customer_b, "C", 4, "2026Q4"),
+            (personas.customer_c, "", 9, "2026Q4"),
+            (personas.customer_a, "A", 8, "2026Q3"),
+        ]
+    ):
+        if tier and not TierAssessment.objects.filter(customer=customer).exists():
+            TierAssessment.objects.create(
+                customer=customer, tier=tier, computed_tier=tier, potential="high", relationship="new", assessed_at=now
+            )
+        survey = NpsSurvey.objects.create(
+            token=f"tok-{index}", customer=customer, team=customer.team, period=period, sent_at=now, expires_at=now
+        )
+        NpsResponse.objects.create(survey=survey, score=score, answered_at=now)
+    page = new_page(personas.admin, lang=lang)
+    page.goto(page.base_url + reverse("followups:nps_report"))
+    assert page.locator("[data-testid=nps-tier-table] tbody tr").count() == 3
+    assert page.locator("[data-testid=nps-period-table] tbody tr").count() == 2
+    assert page.inner_text("[data-testid=nps-overall]") == "33.3"  # 2026Q4: 2 promoters, 1 detractor of 3
+    screenshot(page, f"nps-report-{lang}")
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, f"nps-report-phone-{lang}")
+
+
+def test_it_puts_tier_cadence_tasks_on_my_day(personas, new_page, screenshot):
+    ensure_default_strategies()
+    TierAssessment.objects.create(
+        customer=personas.customer_a,
+        tier="A",
+        computed_tier="A",
+        potential="high",
+        relationship="strategic",
+        assessed_at=timezone.now(),
+    )
+    create_cadence_tasks()
+    page = new_page(personas.rep_a)
+    page.goto(page.base_url + reverse("followups:my_day"))
+    task = Task.objects.get(origin="cadence", assignee=personas.rep_a)
+    assert task.title in page.inner_text("body")
+    screenshot(page, "my-day-cadence")

@@ -131,10 +131,19 @@ def test_it_lets_the_team_manager_log_for_the_teams_customer(personas):
     assert _log(personas, by=personas.manager_a).author == personas.manager_a
 
 
-def test_it_reactivates_a_dormant_customer_that_is_followed_up(personas):
+def test_it_keeps_a_dormant_customer_dormant_after_a_plain_touch(personas):
     Customer.objects.filter(pk=personas.customer_a.pk).update(status=Status.DORMANT)
     _log(personas)
-    assert Customer.objects.get(pk=personas.customer_a.pk).status == Status.ACTIVE
+    assert Customer.objects.get(pk=personas.customer_a.pk).status == Status.DORMANT
+
+
+def test_it_reactivates_a_dormant_customer_whose_follow_up_shows_intent(personas):
+    Customer.objects.filter(pk=personas.customer_a.pk).update(status=Status.DORMANT)
+    _log(personas, stage=Stage.INTENT)
+    customer = Customer.objects.get(pk=personas.customer_a.pk)
+    assert (customer.status, customer.stage) == (Status.ACTIVE, Stage.INTENT)
+    latest = customer.history.order_by("-history_id").first()
+    assert latest.status == Status.ACTIVE and latest.history_change_reason
 
 
 def test_it_audits_the_follow_up(personas):

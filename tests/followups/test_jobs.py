@@ -1,4 +1,4 @@
-"""Beat jobs: complaint SLA escalation, dormancy, NPS surveys; and NPS rules."""
+"""Beat jobs: complaint SLA escalation, NPS surveys, reminders; and NPS rules (dormancy: test_dormancy)."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from accounts.models import Contact, Customer, Stage, Status
+from accounts.models import Contact, Customer, Stage
 from crm.roles import Role
 from followups import services, tasks
 from followups.models import Complaint, ComplaintStatus, NpsResponse, NpsSurvey, Task, TaskOrigin, TaskStatus
@@ -105,38 +105,6 @@ def test_it_needs_a_resolution_note(personas, complaint):
     with pytest.raises(services.FollowupError):
         services.resolve_complaint(complaint=complaint, by=personas.manager_a, resolution=" ")
     assert Complaint.objects.get(pk=complaint.pk).status == ComplaintStatus.OPEN
-
-
-# --- dormancy -----------------------------------------------------------------------------------
-
-
-def test_it_makes_customers_without_follow_up_for_6_months_dormant_once(personas):
-    now = T0
-    stale, fresh = personas.customer_a, personas.customer_b
-    Customer.objects.filter(pk=stale.pk).update(last_followup_at=now - timedelta(days=183))
-    Customer.objects.filter(pk=fresh.pk).update(last_followup_at=now - timedelta(days=170))
-    Customer.objects.filter(pk=personas.customer_c.pk).update(created_at=now - timedelta(days=10))
-    assert services.mark_dormant(now=now) == 1
-    assert services.mark_dormant(now=now) == 0
-    statuses = dict(Customer.objects.values_list("pk", "status"))
-    assert (statuses[stale.pk], statuses[fresh.pk], statuses[personas.customer_c.pk]) == (
-        Status.DORMANT,
-        Status.ACTIVE,
-        Status.ACTIVE,
-    )
-    assert stale.history.order_by("-history_id").first().history_change_reason
-
-
-def test_it_makes_a_never_followed_up_customer_dormant_6_months_after_creation(personas):
-    Customer.objects.filter(pk=personas.customer_a.pk).update(created_at=T0 - timedelta(days=200))
-    Customer.objects.filter(pk__in=[personas.customer_b.pk, personas.customer_c.pk]).update(created_at=T0)
-    assert services.mark_dormant(now=T0) == 1
-    assert Customer.objects.get(pk=personas.customer_a.pk).status == Status.DORMANT
-
-
-def test_it_leaves_blacklisted_customers_alone(personas):
-    Customer.objects.update(status=Status.BLACKLISTED, last_followup_at=T0 - timedelta(days=400))
-    assert services.mark_dormant(now=T0) == 0
 
 
 # --- NPS ----------------------------------------------------------------------------------------

@@ -368,7 +368,7 @@ def test_it_explains_an_expired_token_and_stores_nothing(client, survey):
 def test_it_reports_nps_by_team_for_the_managers_scope(personas, client_for, survey):
     services.record_nps_answer(token=survey.token, score=3)
     report = client_for(personas.manager_a).get(reverse("followups:nps_report")).context
-    assert report["overall"]["nps"] == -100.0 and report["rows"][0]["survey__team__name"] == "A队"
+    assert report["overall"]["nps"] == -100.0 and report["by_team"][0]["group"] == "A队"
     assert client_for(personas.manager_b).get(reverse("followups:nps_report")).context["overall"]["total"] == 0
 
 
