@@ -1,7 +1,26 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+
+def _ensure_churn_defaults(sender, **kwargs):
+    from .services.churn import ensure_default_reasons
+
+    ensure_default_reasons()
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Customer archive")
+
+    def ready(self):
+        from . import health
+        from .services.churn import usage_signal
+
+        health.register(health.Signal("usage", gettext_noop("Usage activity"), usage_signal))
+        from . import timeline
+        from .selectors_tiering import timeline_provider as tier_timeline
+
+        timeline.register(tier_timeline)
+        post_migrate.connect(_ensure_churn_defaults, sender=self, dispatch_uid="accounts.ensure_churn_defaults")

@@ -2,7 +2,21 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Contact, Customer, EmployeeBand, Industry, SourceChannel, Stage, Status, Tag
+from crm.forms import style_small_fields
+
+from .models import (
+    Contact,
+    Customer,
+    EmployeeBand,
+    Industry,
+    Potential,
+    Relationship,
+    SourceChannel,
+    Stage,
+    Status,
+    Tag,
+    ValueTier,
+)
 from .regions import PROVINCE_CHOICES
 from .selectors import visible_owners
 
@@ -21,6 +35,13 @@ class CustomerFilter(django_filters.FilterSet):
         label=_("Needs attention"),
         widget=forms.Select(choices=[("", "---------"), ("true", _("Yes")), ("false", _("No"))]),
     )
+    tier = django_filters.ChoiceFilter(label=_("Tier"), field_name="tier_assessment__tier", choices=ValueTier.choices)
+    tier_potential = django_filters.ChoiceFilter(
+        label=_("Potential"), field_name="tier_assessment__potential", choices=Potential.choices
+    )
+    tier_relationship = django_filters.ChoiceFilter(
+        label=_("Relationship"), field_name="tier_assessment__relationship", choices=Relationship.choices
+    )
     completeness_below = django_filters.NumberFilter(
         label=_("Completeness below (%)"), field_name="completeness", lookup_expr="lt", min_value=0, max_value=100
     )
@@ -31,13 +52,7 @@ class CustomerFilter(django_filters.FilterSet):
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        for field in self.form.fields.values():
-            css = (
-                "form-select form-select-sm"
-                if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            field.widget.attrs.setdefault("class", css)
+        style_small_fields(self.form.fields)
 
     def search(self, queryset, name, value):
         """Name, credit code, or a contact's name or phone; EXISTS keeps one row per customer."""

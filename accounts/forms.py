@@ -45,6 +45,8 @@ class CustomerForm(BootstrapMixin, forms.ModelForm):
     confirm_duplicate = forms.BooleanField(
         label=_("Save anyway: this is a different company with a similar name"), required=False
     )
+    # Optimistic locking: the customer's updated_at when the form was opened (see edited_meanwhile).
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Customer
@@ -69,6 +71,8 @@ class CustomerForm(BootstrapMixin, forms.ModelForm):
         self.fields["owner"].label_from_instance = person
         if not self.instance.pk and not self.initial.get("owner"):
             self.initial["owner"] = user.pk
+        if self.instance.pk:
+            self.initial["version"] = self.instance.updated_at.isoformat()
         self.fields["tags"].queryset = Tag.objects.all()
         for name in ("last_followup_at", "next_followup_at"):
             self.fields[name].input_formats = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -92,6 +96,11 @@ class CustomerForm(BootstrapMixin, forms.ModelForm):
         if not name:
             raise forms.ValidationError(_("Enter the company name."))
         return name
+
+    def edited_meanwhile(self, current_updated_at) -> bool:
+        """True when someone saved the customer after this form was opened (its version is older)."""
+        version = self.cleaned_data.get("version")
+        return bool(self.instance.pk and version) and version != current_updated_at.isoformat()
 
 
 class ContactForm(BootstrapMixin, forms.ModelForm):

@@ -634,3 +634,223 @@ class MaintenanceStrategy(models.Model):
     def cadence_days(self) -> int | None:
         days = [c.get("every_days") for c in self.cadences or [] if c.get("every_days")]
         return min(days) if days else None
+
+
+# --- customer health and churn (流失预警, DOMAIN §6) ----------------------------------------------
+#
+# Signals come from providers the owning apps register with accounts.health (follow-ups,
+# complaints, NPS, payments) plus usage activity recorded here. The weekly scan writes one
+# CustomerHealth row per customer; a customer that turns high-risk gets a RetentionCase (one per
+# customer and ISO week) and, through a hook, a retention task for the owner.
+
+
+def default_health_weights() -> dict:
+    return {
+        "followup_gap": 20,
+        "interaction_drop": 10,
+        "complaints": 15,
+        "payments": 20,
+        "nps": 10,
+        "intent_flags": 15,
+        "usage": 10,
+    }
+
+
+class HealthPolicy(models.Model):
+    """The health-score rules, one row edited by managers (audited): signal weights and bands."""
+
+    weights = models.JSONField(_("signal weights"), default=default_health_weights)
+    high_below = models.PositiveSmallIntegerField(_("high risk below score"), default=50)
+    medium_below = models.PositiveSmallIntegerField(_("medium risk below score"), default=75)
+    usage_window_weeks = models.PositiveSmallIntegerField(_("usage: weeks in the customer's own mean"), default=8)
+    usage_run_weeks = models.PositiveSmallIntegerField(_("usage: weeks running below"), default=2)
+    usage_ratio = models.PositiveSmallIntegerField(_("usage: below % of own mean"), default=50)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("health policy")
+        verbose_name_plural = _("health policies")
+
+    def __str__(self):
+        return str(_("Health policy"))
+
+
+class RiskLevel(models.TextChoices):
+    HIGH = "high", _("High risk")
+    MEDIUM = "medium", _("Medium risk")
+    LOW = "low", _("Low risk")
+
+
+class CustomerHealth(models.Model):
+    """The latest health score of one customer, with every contributing signal (the "why")."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, primary_key=True, related_name="health"
+    )
+    score = models.PositiveSmallIntegerField(_("health score"))
+    risk = models.CharField(_("risk"), max_length=10, choices=RiskLevel.choices)
+    main_cause = models.CharField(_("main cause"), max_length=30, blank=True)
+    signals = models.JSONField(_("signals"), default=dict, blank=True)  # key → {"penalty", "detail"}
+    week = models.CharField(_("scan week"), max_length=10)  # ISO week, e.g. 2026-W48
+    scanned_at = models.DateTimeField(_("scanned"))
+    high_since = models.DateField(_("high risk since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer health")
+        verbose_name_plural = _("customer health")
+        indexes = [models.Index(fields=["risk", "score"], name="health_risk_idx")]
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.score}"
+
+
+class UsageWeek(models.Model):
+    """Weekly usage/login count of a customer's users (imported or posted through the API)."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="usage")
+    week_start = models.DateField(_("week starting (Monday)"))
+    logins = models.PositiveIntegerField(_("logins / usage count"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("weekly usage")
+        verbose_name_plural = _("weekly usage")
+        ordering = ["-week_start"]
+        constraints = [models.UniqueConstraint(fields=["customer", "week_start"], name="usage_one_row_per_week")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.week_start}: {self.logins}"
+
+
+class UsageToken(models.Model):
+    """A per-customer API token for posting weekly usage; only its SHA-256 is stored."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, primary_key=True, related_name="usage_token"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("usage API token")
+        verbose_name_plural = _("usage API tokens")
+
+    def __str__(self):
+        return str(self.customer_id)
+
+
+class ChurnReason(models.Model):
+    """The managed list of churn reasons (competitor price, slow service, product gap …)."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    needs_note = models.BooleanField(_("note required"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("churn reason")
+        verbose_name_plural = _("churn reasons")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class RetentionCase(models.Model):
+    """The retention workflow of one high-risk episode: contact ≤ 48 h, plan ≤ 24 h after, outcome."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("To contact")
+        CONTACTED = "contacted", _("Contacted, plan due")
+        PLANNED = "planned", _("Plan in progress")
+        RETAINED = "retained", _("Retained")
+        LOST = "lost", _("Lost")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="retention_cases"
+    )
+    week = models.CharField(_("opened in week"), max_length=10)
+    opened_at = models.DateTimeField(_("opened"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    cause = models.CharField(_("cause"), max_length=30, blank=True)
+    contact_due_at = models.DateTimeField(_("contact due"))
+    contacted_at = models.DateTimeField(_("contacted"), null=True, blank=True)
+    plan_due_at = models.DateTimeField(_("plan due"), null=True, blank=True)
+    offer = models.TextField(_("offer"), blank=True)
+    plan_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("plan owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    plan_deadline = models.DateField(_("plan deadline"), null=True, blank=True)
+    planned_at = models.DateTimeField(_("plan recorded"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    lost_reason = models.ForeignKey(
+        ChurnReason, verbose_name=_("lost because"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    note = models.TextField(_("note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("retention case")
+        verbose_name_plural = _("retention cases")
+        ordering = ["-opened_at"]
+        constraints = [models.UniqueConstraint(fields=["customer", "week"], name="retention_one_per_customer_week")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.week}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (self.State.OPEN, self.State.CONTACTED, self.State.PLANNED)
+
+
+class ChurnRecord(models.Model):
+    """A customer marked churned, with its reason and what it was at that moment (for attribution)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="churn_records"
+    )
+    reason = models.ForeignKey(ChurnReason, verbose_name=_("reason"), on_delete=models.PROTECT)
+    note = models.TextField(_("note"), blank=True)
+    churned_on = models.DateField(_("churned on"))
+    tier = models.CharField(_("tier"), max_length=1, blank=True)
+    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.SET_NULL, null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("churn record")
+        verbose_name_plural = _("churn records")
+        ordering = ["-churned_on", "-id"]
+        indexes = [models.Index(fields=["churned_on"], name="churn_when_idx")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.churned_on}"

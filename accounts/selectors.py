@@ -1,7 +1,7 @@
 """Reads of the customer archive, always scoped to what the user may see."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
 
 from crm.access import has_role, is_admin, managed_team_ids, scope_owned
 from crm.roles import Role
@@ -14,11 +14,20 @@ def visible_customers(user) -> QuerySet[Customer]:
     return scope_owned(Customer.objects.all(), user, finance_reads=True).select_related("owner", "team")
 
 
+# The tier of each row through the one-to-one (a LEFT JOIN, not the assessment's breakdown JSON).
+TIER_COLUMNS = {
+    "tier": F("tier_assessment__tier"),
+    "tier_potential": F("tier_assessment__potential"),
+    "tier_relationship": F("tier_assessment__relationship"),
+}
+
+
 def archive_customers(user) -> QuerySet[Customer]:
     """The list page's rows: visible, not merged away, with owner/team joined and tags prefetched."""
     return (
         visible_customers(user)
         .filter(merged_into__isnull=True)
+        .annotate(**TIER_COLUMNS)
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
     )
 

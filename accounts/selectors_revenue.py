@@ -20,10 +20,30 @@ INPUT_COLUMNS = [
     "renewal_rate",  # % of the previous year's product lines bought again this year; NaN: nothing to renew
 ]
 YEAR = timedelta(days=365)
+PIECE = 100_000  # rows turned into compact columns at a time (Decimals and datetimes never pile up)
+
+
+def _compact(piece: pd.DataFrame) -> pd.DataFrame:
+    if "amount" in piece:
+        piece["amount"] = pd.to_numeric(piece["amount"], errors="coerce").astype(float)
+    for column in ("at", "first_deal_at"):
+        if column in piece:
+            piece[column] = pd.to_datetime(piece[column], utc=True)
+    if "product_line" in piece:
+        piece["product_line"] = piece["product_line"].fillna("").astype(str)
+    return piece
 
 
 def _frame(rows, columns) -> pd.DataFrame:
-    return pd.DataFrame.from_records(list(rows), columns=columns)
+    """A DataFrame of typed columns from a stream of tuples, converted piece by piece."""
+    pieces, batch = [], []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= PIECE:
+            pieces.append(_compact(pd.DataFrame.from_records(batch, columns=columns)))
+            batch = []
+    pieces.append(_compact(pd.DataFrame.from_records(batch, columns=columns)))
+    return pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
 
 
 def revenue_inputs(now: datetime) -> pd.DataFrame:

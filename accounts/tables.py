@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.templatetags.crm_tags import cny, person
 
-from .models import Customer, Stage, Status
+from .models import Customer, Potential, Relationship, Stage, Status
 
 STAGE_BADGES = {
     Stage.PROSPECT: "text-bg-light border",
@@ -13,6 +13,7 @@ STAGE_BADGES = {
     Stage.WON: "text-bg-success",
     Stage.CHURNED: "text-bg-secondary",
 }
+TIER_BADGES = {"A": "text-bg-success", "B": "text-bg-primary", "C": "text-bg-secondary"}
 STATUS_BADGES = {
     Status.ACTIVE: "text-bg-success",
     Status.DORMANT: "text-bg-secondary",
@@ -59,6 +60,10 @@ class CustomerTable(tables.Table):
     next_followup_at = tables.DateTimeColumn(verbose_name=_("Next follow-up"), format="Y-m-d H:i")
     next_step = tables.Column(verbose_name=_("Next step"))
     budget = tables.Column(verbose_name=_("Budget (CNY)"), attrs={"td": {"class": "money text-end"}})
+    # tiering (annotated by selectors.archive_customers)
+    tier = tables.Column(verbose_name=_("Tier"), order_by=("tier_assessment__tier",))
+    tier_potential = tables.Column(verbose_name=_("Potential"), order_by=("tier_assessment__potential",))
+    tier_relationship = tables.Column(verbose_name=_("Relationship"), order_by=("tier_assessment__relationship",))
     created_at = tables.DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
 
     class Meta:
@@ -76,6 +81,9 @@ class CustomerTable(tables.Table):
             "status",
             "owner",
             "team",
+            "tier",
+            "tier_potential",
+            "tier_relationship",
             "tags",
             "needs_attention",
             "completeness",
@@ -146,6 +154,22 @@ class CustomerTable(tables.Table):
     def value_name(self, value):
         return value
 
+    def render_tier(self, value):
+        return format_html('<span class="badge {}">{}</span>', TIER_BADGES.get(value, "text-bg-light"), value)
+
+    def value_tier(self, value):
+        return value
+
+    def render_tier_potential(self, value):
+        return Potential(value).label
+
+    value_tier_potential = render_tier_potential
+
+    def render_tier_relationship(self, value):
+        return Relationship(value).label
+
+    value_tier_relationship = render_tier_relationship
+
 
 ALWAYS_SHOWN = ("select", "name")
 AMOUNT_COLUMNS = ("budget",)
@@ -156,6 +180,7 @@ DEFAULT_COLUMNS = [
     "stage",
     "status",
     "owner",
+    "tier",
     "tags",
     "completeness",
     "next_followup_at",

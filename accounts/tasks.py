@@ -15,3 +15,22 @@ def validate_import(job_id: int) -> None:
 def apply_import(job_id: int) -> bool:
     """Write a claimed import all-or-nothing; a second delivery finds nothing to claim."""
     return imports.apply_job(job_id)
+
+
+@shared_task(name="accounts.tasks.churn_scan")
+def churn_scan() -> dict:
+    """Weekly health scan; a re-run in the same week changes nothing and opens no second case."""
+    from .services.churn import run_scan
+
+    return run_scan()
+
+
+@shared_task(name="accounts.tasks.quarterly_retier")
+def quarterly_retier() -> dict:
+    """The quarterly review: re-tier everyone once per quarter (a second delivery does nothing)."""
+    from .services.tiering import quarterly_review
+
+    plan = quarterly_review()
+    if plan is None:
+        return {"skipped": True}
+    return {"customers": plan.total, "changed": plan.changes, "moves": plan.moves}

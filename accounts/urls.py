@@ -6,4 +6,6 @@ app_name = "accounts"
 urlpatterns = [
     path("", include("accounts.urls_archive")),
     path("", include("accounts.urls_tools")),
+    path("", include("accounts.urls_churn")),
+    path("", include("accounts.urls_tiers")),
 ]

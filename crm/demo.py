@@ -228,4 +228,18 @@ def seed(*, customers: int, if_empty: bool = False) -> dict | None:
     result.update(seed_leads(users=users, total=customers))
     from receivables.demo import seed_receivables  # receivables (issue 7): contracts, plans, payments
 
-    return {**result, **seed_receivables(users)}
+    result.update(seed_receivables(users))
+    from .demo_tiers import seed_repeat_business  # tiering (issue 5): two years of repeat business
+
+    result.update(seed_repeat_business(users))
+    from accounts.demo_tiers import seed_tiers  # tiering (issue 5): inputs, strategies, a first re-tier
+
+    result.update(seed_tiers())
+    from accounts.services.churn_demo import seed_churn  # churn (issue 8): usage, warning stories, first scan
+
+    result.update(seed_churn())
+    # Last, so the cadence tasks see the final follow-up dates (the churn stories move some back):
+    # a second seed then finds every cadence already served.
+    from followups.demo import seed_cadences  # followups (issue 6): tier cadence tasks, once tiers exist
+
+    return {**result, **seed_cadences()}

@@ -27,4 +27,12 @@ class ReceivablesConfig(AppConfig):
         timeline.register_actions(hooks.customer_actions)
         # Tiering counts directly entered contracts as revenue (won opportunities come from leads).
         revenue.register(revenue.RevenueSource("receivables", deals=contract_deals, first_dates=first_contract_dates))
+        # Payment delays are a churn signal.
+        from django.utils.translation import gettext_noop
+
+        from accounts import health as customer_health
+
+        from .health import payment_signal
+
+        customer_health.register(customer_health.Signal("payments", gettext_noop("Payment delays"), payment_signal))
         post_migrate.connect(_ensure_default_policies, sender=self, dispatch_uid="receivables.ensure_default_policies")

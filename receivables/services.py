@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -33,6 +31,7 @@ from simple_history.utils import bulk_update_with_history
 from accounts.models import Contact, Customer, Status
 from crm.access import can_edit_owned, can_view_amounts, has_role, is_admin
 from crm.models import Profile, Team
+from crm.outbox import queue_emails
 from crm.roles import Role
 
 from .models import (
@@ -537,6 +536,7 @@ def _run(today: date) -> dict[str, int]:
             if contact:
                 mails.append(
                     (
+                        f"reminder:{r['id']}:{NoticeKind.REMINDER}",
                         _("Payment reminder: %(title)s") % {"title": r["contract__title"]},
                         _(
                             "Dear %(name)s,\n\nthis is a friendly reminder that %(amount)s of contract "
@@ -548,7 +548,6 @@ def _run(today: date) -> dict[str, int]:
                             "title": r["contract__title"],
                             "due": r["due_on"].isoformat(),
                         },
-                        settings.DEFAULT_FROM_EMAIL,
                         [contact.email],
                     )
                 )
@@ -633,6 +632,6 @@ def _run(today: date) -> dict[str, int]:
     ):
         if per_kind.get(kind):
             notify(users=finance, verb=verb % {"n": len(per_kind[kind])}, url=overdue_url)
-    if mails:
-        transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
+    # Through the outbox, in this transaction: delivered after the commit, or by its drain job.
+    queue_emails(mails)
     return {kind: len(per_kind.get(kind, [])) for kind in NoticeKind.values}

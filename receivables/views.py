@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Customer, Status
 from accounts.selectors import visible_customers
 from crm.access import can_export, can_view_amounts, get_visible_or_404, has_role, is_admin
+from crm.audit import record_export
 from crm.exports import export_response
 from crm.roles import Role
 
@@ -59,6 +60,7 @@ def dashboard(request):
             fmt = "xlsx"
         headers = [_("Name"), *(label for _key, label in _bucket_labels()), _("Total")]
         data = [[r["name"], *(r[k] for k in selectors.BUCKETS), r["total"]] for r in rows]
+        record_export(request, what="receivables.aging", fmt=fmt)
         return export_response(headers=headers, rows=data, fmt=fmt, basename="aging")
     totals = selectors.aging_totals(user, today=today)
     chart = {
@@ -101,6 +103,7 @@ def overdue(request):
             if show:
                 row.append(i.outstanding_amount)
             data.append(row)
+        record_export(request, what="receivables.overdue", fmt=fmt)
         return export_response(
             headers=headers, rows=data, fmt=fmt if fmt in ("csv", "xlsx") else "xlsx", basename="overdue"
         )

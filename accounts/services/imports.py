@@ -65,6 +65,8 @@ from ..validators import validate_credit_code, validate_phone
 from .customers import COMPLETENESS_FIELDS, completeness_of, normalize_credit_code, normalize_name
 
 SYNC_VALIDATE_MAX_BYTES = 512 * 1024  # about 3,000 customer rows; larger files validate in a task
+# Files that are certainly not CSV text, whatever their name: zip/xlsx, PDF, programs.
+BINARY_SIGNATURES = (b"PK\x03\x04", b"%PDF", b"MZ", b"\x7fELF", b"\xd0\xcf\x11\xe0")
 MAX_STORED_ERRORS = 500  # the report keeps the first errors; error_count counts every bad row
 SAMPLE_ROWS = 10
 CHUNK = 1000  # rows per bulk_create and per progress update
@@ -184,6 +186,8 @@ def read_table(fileobj, name: str) -> Iterator[list[str]]:
         return
     if lower.endswith(".csv"):
         data = fileobj.read()
+        if data.startswith(BINARY_SIGNATURES) or b"\0" in data[:8192]:  # judged by content, not name
+            raise ImportFileError(_("This file is not a CSV text file."))
         for encoding in ("utf-8-sig", "gb18030"):
             try:
                 text = data.decode(encoding)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, RequestConfig, SingleTableMixin, SingleTableView
 
 from crm.access import can_edit_owned, can_export, can_view_amounts, get_visible_or_404, has_role, is_admin
+from crm.audit import record_export
 from crm.exports import FORMATS, export_response
 from crm.roles import SALES_ROLES, Role
 
@@ -93,6 +95,7 @@ class CustomerListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         RequestConfig(self.request, paginate=False).configure(table)
         values = table.as_values()
         headers = next(values)
+        record_export(self.request, what="accounts.Customer", fmt=fmt)
         return export_response(headers=headers, rows=values, fmt=fmt, basename="customers")
 
     def get_context_data(self, **kwargs):
@@ -207,6 +210,9 @@ class CustomerDetailView(LoginRequiredMixin, DetailView):
             missing=services.missing_fields(customer),
             required_missing=services.required_missing(customer) if customer.status == "active" else [],
         )
+        from .churn import customer_health_context
+
+        context.update(customer_health_context(customer, user))
         return context
 
 
@@ -244,7 +250,19 @@ def _save_customer(request, *, form, formset, creating: bool):
     try:
         if creating:
             return services.create_customer(customer=customer, **options)
-        return services.update_customer(customer=customer, delete_contacts=deleted, **options)
+        with transaction.atomic():
+            # Lock the row, then compare versions: of two people saving at once, the second is told.
+            current = Customer.objects.select_for_update().values_list("updated_at", flat=True).get(pk=customer.pk)
+            if form.edited_meanwhile(current):
+                form.add_error(
+                    None,
+                    _(
+                        "Someone else saved this customer after you opened this form, so your changes were "
+                        "not saved. Open the customer again to see the new values, then redo your changes."
+                    ),
+                )
+                return None
+            return services.update_customer(customer=customer, delete_contacts=deleted, **options)
     except services.DuplicateCustomerError as exc:
         form.add_error(
             "credit_code",
@@ -279,7 +297,7 @@ def _customer_form_page(request, *, customer: Customer | None):
             return redirect(outcome)
         if isinstance(outcome, services.DuplicateCustomerError):
             duplicate_of = outcome.existing
-        else:
+        elif isinstance(outcome, services.SimilarCustomerWarning):
             similar = outcome.matches
     return render(
         request,
