@@ -470,7 +470,9 @@ def recycle_pool(*, now: datetime | None = None) -> dict[str, int]:
     ids = list(stale_leads.values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
         with transaction.atomic():
-            batch = list(Lead.objects.select_for_update().filter(pk__in=ids[start : start + CHUNK]))
+            # Re-check "still owned and stale" under the lock: a concurrent run or a claim in
+            # between must not be moved (or written to history) twice.
+            batch = list(stale_leads.select_for_update().filter(pk__in=ids[start : start + CHUNK]))
             for lead in batch:
                 lead.owner, lead.team, lead.pool_reason = None, None, PoolReason.NO_FOLLOWUP
                 lead.status, lead.assigned_at, lead.updated_at = LeadStatus.NEW, None, now
@@ -482,18 +484,14 @@ def recycle_pool(*, now: datetime | None = None) -> dict[str, int]:
                 default_change_reason=reason,
             )
             moved_leads += len(batch)
-    stale_customers = (
-        Customer.objects.filter(
-            owner__isnull=False, stage=CustomerStage.PROSPECT, status=Status.ACTIVE, merged_into__isnull=True
-        )
-        .filter(Q(last_followup_at__lt=cutoff) | Q(last_followup_at__isnull=True, created_at__lt=cutoff))
-        .values_list("pk", flat=True)
-    )
+    stale_customers = Customer.objects.filter(
+        owner__isnull=False, stage=CustomerStage.PROSPECT, status=Status.ACTIVE, merged_into__isnull=True
+    ).filter(Q(last_followup_at__lt=cutoff) | Q(last_followup_at__isnull=True, created_at__lt=cutoff))
     moved_customers = 0
-    ids = list(stale_customers)
+    ids = list(stale_customers.values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
         with transaction.atomic():
-            batch = list(Customer.objects.select_for_update().filter(pk__in=ids[start : start + CHUNK]))
+            batch = list(stale_customers.select_for_update().filter(pk__in=ids[start : start + CHUNK]))
             for customer in batch:
                 customer.owner, customer.team = None, None
             bulk_update_with_history(batch, Customer, ["owner", "team"], batch_size=CHUNK, default_change_reason=reason)

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +17,7 @@ from django_tables2 import LazyPaginator, SingleTableMixin
 
 from accounts.models import Customer
 from crm.access import can_edit_owned, can_view_amounts, get_visible_or_404, scope_owned
+from crm.ratelimit import client_ip, over_limit
 
 from . import selectors, services
 from .filters import LeadFilter, OpportunityFilter
@@ -382,23 +382,11 @@ def channel_list(request):
 # --- the public web-to-lead form --------------------------------------------------------------
 
 
-def _client_ip(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _too_many(request) -> bool:
     """Count this POST against the client's IP for the window; True when over the limit."""
     window = getattr(settings, "LEADS_WEB_FORM_WINDOW", 600)
     limit = getattr(settings, "LEADS_WEB_FORM_RATE", 5)
-    key = f"leads:webform:{_client_ip(request)}"
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
-        count = 1
-    return count > limit
+    return over_limit(f"leads:webform:{client_ip(request)}", limit=limit, window=window)
 
 
 def public_lead_form(request):
