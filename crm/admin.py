@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,7 +27,7 @@ class CrmUserAdmin(UserAdmin):
     """Users with their team and preferences; roles are the groups field."""
 
     inlines = [ProfileInline]
-    list_display = ["username", "last_name", "first_name", "email", "team", "roles", "is_active"]
+    list_display = ["username", "last_name", "first_name", "email", "team", "roles", "is_active", "audit_trail"]
     list_filter = ["groups", "profile__team", "is_active"]
     list_select_related = ["profile__team"]
 
@@ -40,6 +42,10 @@ class CrmUserAdmin(UserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, obj):
         return ", ".join(g.name for g in obj.groups.all())
+
+    @admin.display(description=_("audit trail"))
+    def audit_trail(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("crm:audit_user", args=[obj.pk]), _("Audit trail"))
 
 
 @admin.register(Team)

@@ -16,3 +16,4 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Groups need the permissions Django creates after migrating, so this runs post_migrate.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="crm.ensure_roles")
+        from . import auth  # noqa: F401  (sign-in events into the audit trail)

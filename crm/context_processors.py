@@ -6,6 +6,25 @@ from .roles import SALES_ROLES, Role
 
 # Which nav entry a leads page lights up (the others light "leads").
 _LEADS_NAV = {"pool": "pool", "pipeline": "pipeline", "opportunity_detail": "pipeline"}
+_ACCOUNTS_NAV = {
+    "churn_warnings": "churn",
+    "churn_report": "churn",
+    "health_policy": "churn",
+    "retention_case": "churn",
+    **dict.fromkeys(
+        [
+            "tier_matrix",
+            "tier_cell",
+            "tier_policy",
+            "tier_retier",
+            "tier_runs",
+            "tier_strategies",
+            "tier_strategy_new",
+            "tier_strategy_edit",
+        ],
+        "tiers",
+    ),
+}
 _FOLLOWUPS_NAV = {"task_list": "tasks", "complaint_list": "complaints", "complaint_detail": "complaints"}
 
 
@@ -35,6 +54,15 @@ def navigation(request):
                 "icon": "megaphone",
             }
         )
+        items.append(
+            {
+                "key": "churn",
+                "label": _("Churn warnings"),
+                "url": reverse("accounts:churn_warnings"),
+                "icon": "heart-pulse",
+            }
+        )
+        items.append({"key": "tiers", "label": _("Tiers"), "url": reverse("accounts:tier_matrix"), "icon": "grid-3x3"})
     if is_admin(user) or has_role(user, Role.FINANCE, Role.MANAGER):
         items.append(
             {
@@ -44,6 +72,10 @@ def navigation(request):
                 "icon": "cash-coin",
             }
         )
+    if is_admin(user) or has_role(user, *SALES_ROLES, Role.FINANCE):
+        items.append(
+            {"key": "dashboards", "label": _("Dashboards"), "url": reverse("dashboards:index"), "icon": "graph-up"}
+        )
     if user.has_perm("crm.view_status"):
         items.append({"key": "status", "label": _("System status"), "url": reverse("crm:status"), "icon": "activity"})
     if is_admin(user) and user.is_staff:
@@ -52,9 +84,10 @@ def navigation(request):
     active = None
     if match is not None:
         active = {
-            "accounts": "customers",
+            "accounts": _ACCOUNTS_NAV.get(match.url_name, "customers"),
             "leads": _LEADS_NAV.get(match.url_name, "leads"),
             "followups": _FOLLOWUPS_NAV.get(match.url_name, "my_day"),
             "receivables": "receivables",
+            "dashboards": "dashboards",
         }.get(match.namespace) or (match.url_name if match.namespace == "crm" else None)
     return {"nav_items": items, "active_nav": active}

@@ -1,8 +1,9 @@
 """Spreadsheet exports shared by every app: formula neutralisation and CSV/XLSX responses.
 
-A cell that begins with = + - @ (or a tab / carriage return) is read as a formula by Excel,
-LibreOffice and Google Sheets ("CSV injection"). Every exported string passes through
-`neutralise`, which prefixes such a cell with a single quote so it is shown as text.
+A cell that begins with = + - @ | % (or a tab, carriage return or NUL) is read as a formula or a
+DDE command by Excel, LibreOffice and Google Sheets ("CSV injection", OWASP). Every exported
+string passes through `neutralise`, which prefixes such a cell with a single quote so it is shown
+as text; numbers, dates and decimals are left as they are, so they stay numbers.
 """
 
 from collections.abc import Iterable, Sequence
@@ -10,8 +11,9 @@ from collections.abc import Iterable, Sequence
 import tablib
 from django.http import HttpResponse
 from django.utils import timezone
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0", "|", "%")
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -19,8 +21,16 @@ FORMATS = {
 
 
 def neutralise(value):
-    """Return `value` unchanged unless it is a string a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Return `value` unchanged unless it is a string a spreadsheet would run as a formula.
+
+    Control characters no spreadsheet may hold (NUL …) are dropped first; then a cell that still
+    starts like a formula gets a leading quote.
+    """
+    if not isinstance(value, str):
+        return value
+    starts_with_nul = value.startswith("\0")
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if starts_with_nul or value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 

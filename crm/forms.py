@@ -18,6 +18,14 @@ COMMON_TIME_ZONES = [
 ]
 
 
+def style_small_fields(fields) -> None:
+    """Bootstrap's small controls on every field of a filter bar: selects get form-select, the
+    rest form-control (a class set explicitly by the form is kept)."""
+    for field in fields.values():
+        css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+        field.widget.attrs.setdefault("class", css)
+
+
 class PreferencesForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(tz, tz) for tz in COMMON_TIME_ZONES])

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -78,3 +79,184 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# --- dashboards (issue 9) --------------------------------------------------------------------------
+
+
+class SalesTarget(models.Model):
+    """A monthly sales target for one rep or one team, set by their manager; the sales dashboard
+    compares it with what was won. Exactly one of `user` and `team` is set."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rep"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sales_targets",
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), on_delete=models.CASCADE, null=True, blank=True, related_name="sales_targets"
+    )
+    won_amount = models.DecimalField(_("won amount (CNY)"), max_digits=14, decimal_places=2, default=0)
+    new_customers = models.PositiveIntegerField(_("new customers"), default=0)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        ordering = ["-month", "team__name", "user__username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=True, team__isnull=False)
+                | models.Q(user__isnull=False, team__isnull=True),
+                name="salestarget_user_xor_team",
+            ),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="salestarget_month_first_day"),
+            models.UniqueConstraint(fields=["user", "month"], name="salestarget_one_per_user_month"),
+            models.UniqueConstraint(fields=["team", "month"], name="salestarget_one_per_team_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.team} {self.month:%Y-%m}"
+
+
+class DashboardPolicy(models.Model):
+    """The assumptions behind the dashboards' derived numbers, one editable row (pk=1), audited."""
+
+    visit_cost = models.DecimalField(
+        _("cost of a visit or meeting (CNY)"), max_digits=10, decimal_places=2, default=800
+    )
+    activity_cost = models.DecimalField(
+        _("cost of a call, email or WeChat (CNY)"), max_digits=10, decimal_places=2, default=50
+    )
+    default_margin = models.DecimalField(
+        _("gross margin when a customer has none recorded (%)"), max_digits=5, decimal_places=2, default=30
+    )
+    max_lifetime_years = models.DecimalField(
+        _("longest expected customer lifetime (years)"), max_digits=4, decimal_places=1, default=5
+    )
+    cross_sell_share = models.PositiveSmallIntegerField(
+        _("cross-sell: product line held by at least (%) of the peer group"), default=50
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("dashboard settings")
+        verbose_name_plural = _("dashboard settings")
+
+    def __str__(self):
+        return str(_("Dashboard settings"))
+
+    @classmethod
+    def current(cls) -> "DashboardPolicy":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+# --- audit (issue 11) ----------------------------------------------------------------------------
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Changed")
+    DELETE = "delete", _("Deleted")
+    EXPORT = "export", _("Exported")
+    DENIED = "denied", _("Access denied")
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Sign-in failed")
+    LOCKOUT = "lockout", _("Locked out")
+    LOGOUT = "logout", _("Signed out")
+
+
+class AuditEntry(models.Model):
+    """An append-only audit row for what the model histories do not hold: exports, denied access,
+    sign-ins. Changes to records are kept by django-simple-history; crm.audit reads both."""
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    # The name typed at sign-in or the actor's username, kept when the user is gone or unknown.
+    username = models.CharField(_("user name"), max_length=150, blank=True, editable=False)
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices, editable=False)
+    object_type = models.CharField(_("object type"), max_length=100, blank=True, editable=False)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True, editable=False)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True, editable=False)
+    changes = models.JSONField(_("details"), default=dict, blank=True, editable=False)
+    method = models.CharField(_("method"), max_length=10, blank=True, editable=False)
+    path = models.CharField(_("address"), max_length=500, blank=True, editable=False)
+    status = models.PositiveSmallIntegerField(_("status"), null=True, blank=True, editable=False)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx"),
+            models.Index(fields=["action", "-at"], name="audit_action_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit entries are append-only")
+
+
+# --- outbox (issue 11) ---------------------------------------------------------------------------
+
+
+class OutboxKind(models.TextChoices):
+    EMAIL = "email", _("Email")
+    TASK = "task", _("Background job")
+
+
+class OutboxMessage(models.Model):
+    """Work that must happen after a commit (a payment reminder, a background job), written in
+    the same transaction as the change that caused it and delivered by `crm.outbox.drain`.
+
+    `key` names the effect (e.g. `reminder:<installment>:<stage>`): unique, so a job run twice
+    queues it once; `sent_at` is set once it was delivered, so a drain run twice sends it once."""
+
+    key = models.CharField(_("key"), max_length=200, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=OutboxKind.choices, editable=False)
+    payload = models.JSONField(_("content"), editable=False)
+    created_at = models.DateTimeField(_("queued"), default=timezone.now, editable=False)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True, editable=False)
+    claim = models.CharField(_("claimed by"), max_length=32, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(sent_at__isnull=True), name="outbox_pending_idx")
+        ]
+
+    def __str__(self):
+        return self.key

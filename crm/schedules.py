@@ -26,6 +26,12 @@ SCHEDULES = [
         description=_("Records that the scheduler and a worker are alive (shown on the status page)."),
         every_seconds=60,
     ),
+    Schedule(
+        name="outbox-drain",
+        task="crm.tasks.drain_outbox",
+        description=_("Every minute: deliver reminders and jobs still waiting in the outbox after a crash or outage."),
+        every_seconds=60,
+    ),
     # leads (issue 4)
     Schedule(
         name="leads-rescore",
@@ -61,8 +67,14 @@ SCHEDULES = [
     Schedule(
         name="followups-mark-dormant",
         task="followups.tasks.mark_dormant",
-        description=_("Daily: customers without follow-up for about 6 months become dormant."),
+        description=_("Daily: customers with no intent for about 6 months become dormant; renewed intent wakes them."),
         crontab="15 3 * * *",
+    ),
+    Schedule(
+        name="followups-tier-cadences",
+        task="followups.tasks.create_cadence_tasks",
+        description=_("Daily: recurring maintenance tasks of each tier strategy (and the dormant touch), once each."),
+        crontab="45 3 * * *",
     ),
     Schedule(
         name="followups-remind-due-tasks",
@@ -76,11 +88,27 @@ SCHEDULES = [
         description=_("Quarterly: send the NPS survey link to each won customer once per quarter."),
         crontab="0 10 1 1,4,7,10 *",
     ),
+    # tiering (issue 5)
+    Schedule(
+        name="accounts-quarterly-retier",
+        task="accounts.tasks.quarterly_retier",
+        description=_("Quarterly (1 Jan, Apr, Jul, Oct): re-tier every customer; expired overrides end."),
+        crontab="0 1 1 1,4,7,10 *",
+    ),
     # receivables (issue 7)
     Schedule(
         name="receivables-daily-reminders",
         task="receivables.tasks.run_daily_reminders",
         description=_("Daily: payment reminders, collections, escalations and bad-debt blacklisting (each step once)."),
         crontab="0 9 * * *",
+    ),
+    # churn early warning (issue 8)
+    Schedule(
+        name="accounts-churn-scan",
+        task="accounts.tasks.churn_scan",
+        description=_(
+            "Weekly (Mondays): health score and risk of every customer; retention tasks for the newly high-risk."
+        ),
+        crontab="0 6 * * 1",
     ),
 ]

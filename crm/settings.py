@@ -7,6 +7,7 @@ embedded default database is a SQLite file so that `make run` needs no server.
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "simple_history",
     "template_partials",
+    "axes",
+    "csp",
     "crm",
     "accounts",
     "leads",
@@ -55,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "crm.middleware_db.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,6 +69,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "crm.middleware.SessionTimeoutMiddleware",
+    "crm.middleware.AuditDeniedMiddleware",
+    # Last, so that it sees every authentication attempt (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -104,21 +113,45 @@ else:
     # Persistent connections in production; none in tests, so test databases can be dropped.
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A stopped database must fail a request fast (a 503 page, crm.middleware_db), never hang it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Degrades to "no cache" while Redis is down (crm/cache.py): pages keep being served.
+    _redis_timeout = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)
+    CACHES = {
+        "default": {
+            "BACKEND": "crm.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("DJANGO_PASSWORD_MIN_LENGTH", default=10)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2 in production (argon2-cffi); the other hashers still read older passwords.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes first, so a locked-out username + IP pair is refused before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "crm:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -134,6 +167,9 @@ USE_THOUSAND_SEPARATOR = False
 CRM_CURRENCY_SYMBOL = "¥"
 # Absolute address of the app, for links in emails (NPS surveys, notices).
 CRM_PUBLIC_URL = env.str("CRM_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Group-robot webhooks (WeCom, DingTalk) may only point at these hosts; seconds before giving up.
+CRM_WEBHOOK_HOSTS = env.list("CRM_WEBHOOK_HOSTS", default=["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+CRM_WEBHOOK_TIMEOUT = env.float("CRM_WEBHOOK_TIMEOUT", default=5.0)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -184,18 +220,68 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 # HSTS for sub-domains and browser preload lists bind every host under the domain to HTTPS for
 # good: a decision for whoever owns the domain, so they are off unless enabled (README).
 SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_CHECKS", default=["security.W005", "security.W021"])
+# Sessions end after DJANGO_SESSION_IDLE seconds without a request (crm.middleware) and, whatever
+# the activity, DJANGO_SESSION_AGE seconds after sign-in (the cookie's lifetime).
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_AGE", default=12 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("DJANGO_SESSION_IDLE", default=30 * 60)
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Sign-in throttling (django-axes): AXES_FAILURE_LIMIT failures lock that username from that IP
+# for AXES_COOLOFF_MINUTES; other users and other addresses are unaffected.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_VERBOSE = False
+
+# Content Security Policy (django-csp): scripts, styles, fonts and images from our own static
+# files only; the few inline <script>/<style> blocks carry the per-request nonce. Inline style
+# attributes (progress bars, widths) are allowed: they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Celery: Redis when REDIS_URL is set, otherwise Kombu's filesystem transport (real Celery,
 # messages are files under var/celery) so `make run` needs no broker server.
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A worker child killed mid-job (OOM, kill -9) puts its message back for another run; jobs are
+# idempotent, so a redelivery completes the work once. One message reserved per process.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The longest job is killed after CELERY_TASK_TIME_LIMIT; Redis redelivers an unacknowledged
+# message only after the visibility timeout, which must stay longer than that.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
+CRM_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=2 * 3600)
+if CRM_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_BROKER_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT.")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # Publishing must not hang a request while Redis is down: fail fast, the outbox keeps the job.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CRM_BROKER_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": _redis_timeout,
+    }
+    CELERY_BROKER_CONNECTION_TIMEOUT = _redis_timeout
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 else:
     _celery_dir = VAR_DIR / "celery"
     CELERY_BROKER_URL = "filesystem://"
@@ -216,9 +302,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; production uses Argon2
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

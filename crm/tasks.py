@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import services
+from . import outbox, services
 
 
 @shared_task(name="crm.tasks.heartbeat")
@@ -8,3 +8,9 @@ def heartbeat() -> int:
     """Thin wrapper: record that beat and a worker are alive; returns the run count."""
     worker = getattr(heartbeat.request, "hostname", "") or ""
     return services.record_heartbeat(worker=worker).run_count
+
+
+@shared_task(name="crm.tasks.drain_outbox")
+def drain_outbox() -> dict:
+    """Every minute: deliver outbox messages still pending (after a crash or an outage)."""
+    return outbox.drain()

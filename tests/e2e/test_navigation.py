@@ -38,8 +38,8 @@ def test_it_refuses_a_wrong_password_with_a_message(personas, new_page):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("rep_a", ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks"]),
-        ("rep_b", ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks"]),
+        ("rep_a", ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks", "dashboards"]),
+        ("rep_b", ["home", "customers", "leads", "pool", "pipeline", "my_day", "tasks", "dashboards"]),
         (
             "manager_a",
             [
@@ -51,11 +51,14 @@ def test_it_refuses_a_wrong_password_with_a_message(personas, new_page):
                 "my_day",
                 "tasks",
                 "complaints",
+                "churn",
+                "tiers",
                 "receivables",
+                "dashboards",
                 "status",
             ],
         ),
-        ("finance", ["home", "customers", "receivables"]),
+        ("finance", ["home", "customers", "receivables", "dashboards"]),
         (
             "admin",
             [
@@ -67,7 +70,10 @@ def test_it_refuses_a_wrong_password_with_a_message(personas, new_page):
                 "my_day",
                 "tasks",
                 "complaints",
+                "churn",
+                "tiers",
                 "receivables",
+                "dashboards",
                 "status",
                 "admin",
             ],

@@ -4,10 +4,9 @@ Walks the URL resolver, so a new page without a login check fails here. The full
 authorization matrix grows on top of this (reliability and security battery).
 """
 
-import re
-
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.security.routes import app_routes, sample_path
 
 # URL names (namespace:name) that anonymous visitors may reach on purpose.
 PUBLIC = {
@@ -21,32 +20,8 @@ PUBLIC = {
     "followups:nps_answer",
     "nps_answer",
     "followups:nps_thanks",
+    "usage_api",  # token-authenticated JSON endpoint (per-customer API token, no session)
 }
-
-
-def _walk(patterns, prefix="", namespace=""):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), f"{namespace}{entry.name}" if entry.name else None
-
-
-def _sample_path(route: str) -> str:
-    path = re.sub(r"<(?:int:)?[a-z_]*pk>|<int:[a-z_]+>", "999999", route)
-    path = re.sub(r"<(?:slug|str|uuid|path):[a-z_]+>|<[a-z_]+>", "x", path)
-    path = path.lstrip("^").rstrip("$").replace("\\Z", "").replace("\\", "")
-    return "/" + path
-
-
-def app_routes():
-    for route, name in _walk(get_resolver().url_patterns):
-        if name and (name.startswith("admin:") or name.startswith("djdt")):
-            continue
-        if "(?P" in route or route.startswith("^static"):
-            continue
-        yield route, name
 
 
 @pytest.mark.django_db
@@ -55,7 +30,7 @@ def test_it_refuses_anonymous_visitors_on_every_non_public_url(client):
     for route, name in app_routes():
         if name in PUBLIC:
             continue
-        path = _sample_path(route)
+        path = sample_path(route)
         for method in ("get", "post"):
             response = getattr(client, method)(path)
             # Anonymous visitors are sent to the login page before any lookup; 405 = wrong method.
