@@ -6,8 +6,10 @@ from django.utils.translation import gettext_noop
 
 def _ensure_churn_defaults(sender, **kwargs):
     from .services.churn import ensure_default_reasons
+    from .services.tiering import ensure_default_strategies
 
     ensure_default_reasons()
+    ensure_default_strategies()  # the three maintenance strategies of DOMAIN §3 (edited ones stay)
 
 
 class AccountsConfig(AppConfig):

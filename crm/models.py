@@ -5,6 +5,22 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
+class SingletonPolicy:
+    """One editable settings row (pk=1). Reading it never writes: until someone saves the
+    settings, `current()` is an unsaved instance holding the field defaults, and the first save
+    of a form bound to it inserts row 1."""
+
+    @classmethod
+    def current(cls):
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    @classmethod
+    def locked(cls):
+        """The row under a row lock, created if missing (for services that write it)."""
+        cls.objects.get_or_create(pk=1)
+        return cls.objects.select_for_update().get(pk=1)
+
+
 class Team(models.Model):
     """A sales team. Its manager sees every record owned by the team."""
 
@@ -126,7 +142,7 @@ class SalesTarget(models.Model):
         return f"{self.user or self.team} {self.month:%Y-%m}"
 
 
-class DashboardPolicy(models.Model):
+class DashboardPolicy(SingletonPolicy, models.Model):
     """The assumptions behind the dashboards' derived numbers, one editable row (pk=1), audited."""
 
     visit_cost = models.DecimalField(
@@ -156,10 +172,6 @@ class DashboardPolicy(models.Model):
 
     def __str__(self):
         return str(_("Dashboard settings"))
-
-    @classmethod
-    def current(cls) -> "DashboardPolicy":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 # --- audit (issue 11) ----------------------------------------------------------------------------

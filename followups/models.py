@@ -11,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Contact, Customer, Stage
-from crm.models import Team
+from crm.models import SingletonPolicy, Team
 
 
-class FollowupPolicy(models.Model):
+class FollowupPolicy(SingletonPolicy, models.Model):
     """The thresholds of follow-up discipline, one editable row (pk=1), audited."""
 
     late_after_hours = models.PositiveSmallIntegerField(
@@ -51,10 +51,6 @@ class FollowupPolicy(models.Model):
 
     def __str__(self):
         return str(_("Follow-up policy"))
-
-    @classmethod
-    def current(cls) -> "FollowupPolicy":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class Method(models.TextChoices):

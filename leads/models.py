@@ -16,7 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Customer, EmployeeBand, Industry, Tag
 from accounts.validators import validate_phone
-from crm.models import Team
+from crm.models import SingletonPolicy, Team
 
 
 class Channel(models.Model):
@@ -210,7 +210,7 @@ class Lead(models.Model):
         return self.status in OPEN_STATUSES
 
 
-class ScoringPolicy(models.Model):
+class ScoringPolicy(SingletonPolicy, models.Model):
     """The lead scoring model, one editable row (pk=1), audited. Defaults:
 
     score = 100 × Σ(weight × factor) / Σ(weight), each factor in 0..1:
@@ -248,12 +248,8 @@ class ScoringPolicy(models.Model):
     def __str__(self):
         return str(_("Lead scoring policy"))
 
-    @classmethod
-    def current(cls) -> "ScoringPolicy":
-        return cls.objects.get_or_create(pk=1)[0]
 
-
-class AssignmentPolicy(models.Model):
+class AssignmentPolicy(SingletonPolicy, models.Model):
     """How leads are handed out, one editable row (pk=1), audited."""
 
     open_lead_cap = models.PositiveSmallIntegerField(
@@ -286,10 +282,6 @@ class AssignmentPolicy(models.Model):
 
     def __str__(self):
         return str(_("Lead assignment rules"))
-
-    @classmethod
-    def current(cls) -> "AssignmentPolicy":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class TouchKind(models.TextChoices):

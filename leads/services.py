@@ -401,7 +401,7 @@ def _senior_reps():
 def assign_lead(*, lead: Lead, by=None) -> Lead:
     """Route a pool lead by its intent: high → the next senior rep (round robin, within caps);
     medium/low → nurture (stays in the pool, gets periodic touches). A lead with an owner is left alone."""
-    policy = AssignmentPolicy.objects.select_for_update().get(pk=AssignmentPolicy.current().pk)
+    policy = AssignmentPolicy.locked()
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.owner_id is not None or lead.status not in OPEN_STATUSES:
         return lead

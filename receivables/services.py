@@ -232,7 +232,11 @@ def policy_breaches(*, amount: Decimal, signed_on: date, plan: list[PlanLine], p
     if share < policy.min_prepay_percent:
         breaches.append(
             _("Prepayment is %(share)s%%; the %(rating)s policy asks for at least %(min)s%%.")
-            % {"share": share.quantize(Decimal("0.1")), "rating": label, "min": policy.min_prepay_percent.normalize()}
+            % {
+                "share": share.quantize(Decimal("0.1")),
+                "rating": label,
+                "min": f"{policy.min_prepay_percent.normalize():f}",
+            }
         )
     credit = [line for line in plan if line.condition != Condition.PREPAYMENT]
     latest = max((line.due_on for line in credit), default=None)

@@ -135,3 +135,11 @@ def screenshot():
         return path
 
     return _shot
+
+
+def click_nav(page, key: str) -> None:
+    """Click a main-navigation entry, opening the "More" menu first when the entry lives there."""
+    link = page.locator(f"[data-testid=main-nav] [data-nav={key}]")
+    if not link.is_visible():
+        page.locator("[data-testid=nav-more]").click()
+    link.click()

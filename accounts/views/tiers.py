@@ -174,7 +174,6 @@ def runs(request):
 @require_safe
 def strategies(request):
     _require_manager(request.user)
-    tiering.ensure_default_strategies()
     items = list(MaintenanceStrategy.objects.select_related("updated_by"))
     roles = dict(ResponsibleRole.choices)
     for item in items:

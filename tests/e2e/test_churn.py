@@ -12,6 +12,7 @@ from accounts.models import ChurnReason, Customer, RetentionCase, UsageWeek
 from accounts.services import churn
 from followups.models import Complaint, Task, TaskOrigin
 from receivables.models import Contract, ContractStatus, Installment
+from tests.conftest import click_nav
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -54,7 +55,7 @@ def test_a_manager_opens_the_warning_list_and_sees_why_a_customer_is_at_risk(per
     _stories(personas)
     page = new_page(personas.manager_a, lang=lang)
     page.goto(page.base_url + reverse("crm:home"))
-    page.locator("[data-nav=churn]").click()
+    click_nav(page, "churn")
     table = page.locator("[data-testid=warning-table]")
     table.wait_for()
     rows = table.locator("tbody tr")

@@ -4,6 +4,7 @@ a rep's personal version, and the maintenance checklist download."""
 import pytest
 from django.urls import reverse
 
+from tests.conftest import click_nav
 from tests.dashboards.conftest import world  # noqa: F401  (the hand-built data set as a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -40,7 +41,7 @@ def test_a_manager_reads_every_dashboard(world, new_page, screenshot, lang):  # 
 def test_a_rep_sees_the_personal_sales_dashboard_without_amounts(world, new_page, screenshot):  # noqa: F811
     page = new_page(world.rep_a, lang="zh-hans")
     page.goto(page.base_url + reverse("crm:home"))
-    page.locator("[data-nav=dashboards]").click()
+    click_nav(page, "dashboards")
     page.locator("[data-testid=dashboard-cards]").wait_for()
     page.goto(page.base_url + reverse("dashboards:sales") + RANGE)
     page.locator("[data-testid=chart-funnel] canvas").first.wait_for()

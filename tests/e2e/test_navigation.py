@@ -86,6 +86,17 @@ def test_it_shows_each_role_its_navigation(personas, new_page, persona, expected
     assert nav_keys(page) == expected
 
 
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_the_admins_navigation_fits_one_line_at_1366_px(personas, new_page, screenshot, lang):
+    page = new_page(personas.admin, lang=lang)
+    page.goto(page.base_url + reverse("crm:home"))
+    bar = page.locator("nav.navbar").bounding_box()
+    assert bar["height"] < 80, bar  # one row: entries beyond the eighth sit under "More"
+    page.locator("[data-testid=nav-more]").click()
+    assert page.locator("[data-testid=main-nav] [data-nav=admin]").is_visible()
+    screenshot(page, f"nav-admin-more-{lang}")
+
+
 def test_it_switches_the_interface_to_english_and_back(personas, new_page, screenshot):
     page = new_page(personas.rep_a)
     page.goto(page.base_url + reverse("accounts:customer_list"))

@@ -254,5 +254,4 @@ def _queries_for(customers: int) -> int:
 
 
 def test_it_reads_with_the_same_number_of_queries_for_3_or_30_customers(personas, strategies):
-    FollowupPolicy.current()  # the first call creates the policy row
     assert _queries_for(3) == _queries_for(30)

@@ -44,6 +44,7 @@ def test_it_saves_a_plan_with_too_little_prepayment_as_pending_approval(personas
     )
     assert contract.status == ContractStatus.PENDING
     assert "20.0%" in contract.policy_breaches
+    assert "30%" in contract.policy_breaches  # the policy's minimum, written plainly (not 3E+1%)
 
 
 def test_it_saves_a_plan_with_too_long_credit_as_pending_approval(personas, good_customer, make_contract):
