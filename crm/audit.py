@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.db import DatabaseError, models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import AuditAction, AuditEntry
 
@@ -145,9 +146,19 @@ def _is_amount(model_field) -> bool:
     return isinstance(model_field, models.DecimalField)
 
 
+@dataclass(frozen=True)
+class _Ref:
+    """A foreign-key value in a diff, shown by the related record's name once all are read."""
+
+    model: type
+    pk: object
+
+
 def _shown(value) -> str:
     if value in (None, ""):
         return "—"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     if isinstance(value, datetime):
@@ -171,8 +182,44 @@ def _diff(model, older, newer, *, show_amounts: bool) -> list:
         if model_field.choices:
             choices = dict(model_field.flatchoices)
             old, new = choices.get(old, old), choices.get(new, new)
-        changes.append((label, _shown(old), _shown(new)))
+        elif model_field.is_relation:
+            related = model_field.related_model
+            old, new = (_Ref(related, v) if v is not None else None for v in (old, new))
+        changes.append([label, *(v if isinstance(v, _Ref) else _shown(v) for v in (old, new))])
     return changes
+
+
+def _name_of(obj) -> str:
+    from django.contrib.auth import get_user_model
+
+    if isinstance(obj, get_user_model()):
+        from .templatetags.crm_tags import person
+
+        return str(person(obj))
+    return str(obj)
+
+
+def _resolve(items: list) -> None:
+    """Foreign keys in the diffs → the related records' names: one query per related model."""
+    wanted: dict[type, set] = {}
+    for item in items:
+        for change in item.changes:
+            for value in change[1:]:
+                if isinstance(value, _Ref):
+                    wanted.setdefault(value.model, set()).add(value.pk)
+    names = {
+        (model, obj.pk): _name_of(obj)
+        for model, pks in wanted.items()
+        for obj in model._base_manager.filter(pk__in=pks)
+    }
+    for item in items:
+        item.changes = [
+            (
+                label,
+                *(names.get((v.model, v.pk), f"#{v.pk}") if isinstance(v, _Ref) else v for v in (old, new)),
+            )
+            for label, old, new in item.changes
+        ]
 
 
 def _history_items(label: str, history_qs, *, show_amounts: bool) -> list[TrailItem]:
@@ -268,7 +315,9 @@ EVERYTHING = TrailFilter()
 def _newest_first(items: list[TrailItem], limit: int, only: TrailFilter) -> list[TrailItem]:
     items = [item for item in items if only.keeps(item)]
     items.sort(key=lambda item: item.at, reverse=True)
-    return items[:limit]
+    items = items[:limit]
+    _resolve(items)
+    return items
 
 
 def trail_for_customer(

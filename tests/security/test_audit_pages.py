@@ -14,6 +14,7 @@ from accounts.services import customers as customer_services
 from crm import audit
 from crm.models import AuditAction, AuditEntry
 from crm.roles import Role
+from crm.templatetags.crm_tags import person
 from tests.security.test_authorization_matrix import MATRIX
 from tests.security.world import build_world
 
@@ -40,6 +41,22 @@ def test_a_manager_reads_the_trail_of_a_team_customer_with_who_and_what(personas
     change = next(i for i in response.context["table"].data.data if i.action == AuditAction.UPDATE)
     assert change.actor == personas.rep_a and change.at.astimezone(SHANGHAI).day == 2
     assert "MARKER-B" not in body and "MARKER-C" not in body
+
+
+def test_the_trail_names_related_records_and_says_yes_or_no(personas, client_for):
+    """A changed owner reads as the person, not their id; a flag as yes/no, not True/False."""
+    customer = personas.customer_a
+    with time_machine.travel(datetime(2030, 3, 2, 10, tzinfo=SHANGHAI), tick=False):
+        customer.owner, customer.needs_attention = personas.rep_b, True
+        customer_services.update_customer(customer=customer, by=personas.manager_a, tags=[], contacts=[])
+    client = client_for(personas.manager_a)
+    client.cookies["django_language"] = "en"
+    response = client.get(reverse("crm:audit_customer", args=[customer.pk]))
+    change = next(i for i in response.context["table"].data.data if i.action == AuditAction.UPDATE)
+    shown = {label: (old, new) for label, old, new in change.changes}
+    owner = next(v for k, v in shown.items() if k.lower() == "owner")
+    assert owner == (str(person(personas.rep_a)), str(person(personas.rep_b)))
+    assert ("No", "Yes") in shown.values()
 
 
 @pytest.mark.parametrize(
