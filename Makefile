@@ -78,9 +78,14 @@ stress: install ## Fault and load runs: PostgreSQL/Redis outages, then Locust (S
 	CRM_STRESS=1 $(PY) -m pytest -p no:cacheprovider tests/reliability -m stress $(PYTEST_ARGS)
 	$(PY) scripts/stress.py --users $(STRESS_USERS) --minutes $(STRESS_MINUTES) --database-url $(STRESS_DATABASE_URL)
 
+LOAD_MINUTES ?= 5
+load: install ## Throughput run: STRESS_USERS users back to back (no think time) for LOAD_MINUTES min; asks ≥150 req/s, p95 ≤300 ms
+	$(PY) scripts/stress.py --label load --think 0 --users $(STRESS_USERS) --minutes $(LOAD_MINUTES) \
+		--p95-ms 300 --min-rps 150 --database-url $(STRESS_DATABASE_URL)
+
 .PHONY: help install run test lint messages bench clean backup restore stress
 
 sqlmap: install ## sqlmap against the search, filter and sort parameters of a live test server (~1.5 min; needs apt sqlmap)
 	CRM_SQLMAP=1 $(PY) -m pytest -p no:cacheprovider tests/security/test_sqlmap.py $(PYTEST_ARGS)
 
-.PHONY: sqlmap
+.PHONY: sqlmap load

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.templatetags.crm_tags import person
 
@@ -56,7 +57,7 @@ class PlanForm(forms.Form):
 class OutcomeForm(ChurnForm):
     retained = forms.TypedChoiceField(
         label=_("Outcome"),
-        choices=[("1", _("Retained")), ("0", _("Lost"))],
+        choices=[("1", _("Retained")), ("0", pgettext_lazy("retention outcome", "Lost"))],
         coerce=lambda v: v == "1",
     )
 
@@ -104,8 +105,8 @@ class HealthPolicyForm(forms.ModelForm):
 
 
 class ReportPeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=pgettext_lazy("date range", "From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=pgettext_lazy("date range", "To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm.models import Team
@@ -415,7 +416,9 @@ class TierPolicy(models.Model):
     amount_mode = models.CharField(
         _("amount thresholds"), max_length=10, choices=AmountMode.choices, default=AmountMode.RELATIVE
     )
+    # xgettext:no-python-format
     amount_a_ratio = models.PositiveSmallIntegerField(_("A: % of industry average"), default=150)
+    # xgettext:no-python-format
     amount_b_ratio = models.PositiveSmallIntegerField(_("B: % of industry average"), default=50)
     amount_a_absolute = models.DecimalField(
         _("A: annual amount (CNY)"), max_digits=14, decimal_places=2, default=500000
@@ -664,6 +667,7 @@ class HealthPolicy(models.Model):
     medium_below = models.PositiveSmallIntegerField(_("medium risk below score"), default=75)
     usage_window_weeks = models.PositiveSmallIntegerField(_("usage: weeks in the customer's own mean"), default=8)
     usage_run_weeks = models.PositiveSmallIntegerField(_("usage: weeks running below"), default=2)
+    # xgettext:no-python-format
     usage_ratio = models.PositiveSmallIntegerField(_("usage: below % of own mean"), default=50)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -777,7 +781,7 @@ class RetentionCase(models.Model):
         CONTACTED = "contacted", _("Contacted, plan due")
         PLANNED = "planned", _("Plan in progress")
         RETAINED = "retained", _("Retained")
-        LOST = "lost", _("Lost")
+        LOST = "lost", pgettext_lazy("retention outcome", "Lost")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="retention_cases"

@@ -12,17 +12,21 @@ import re
 import uuid
 from datetime import datetime
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, constant, task
 
 PASSWORD = os.environ.get("STRESS_PASSWORD", "demo1234")
 ACK_FILE = os.environ.get("STRESS_ACK_FILE", "")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CUSTOMER_LINK = re.compile(r'href="/customers/(\d+)/"')
+# Think time between two actions of one person, "MIN-MAX" seconds (`make stress`: 1-5), or "0":
+# back to back (`make load`, the throughput run).
+_THINK = [float(x) for x in os.environ.get("STRESS_THINK", "1-5").split("-")]
+THINK = constant(0) if max(_THINK) == 0 else between(_THINK[0], _THINK[-1])
 
 
 class CrmUser(HttpUser):
     abstract = True
-    wait_time = between(1, 5)  # think time between two actions of one person
+    wait_time = THINK
     usernames: tuple[str, ...] = ()
 
     def on_start(self):

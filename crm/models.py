@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 
@@ -178,15 +179,15 @@ class DashboardPolicy(SingletonPolicy, models.Model):
 
 
 class AuditAction(models.TextChoices):
-    CREATE = "create", _("Created")
-    UPDATE = "update", _("Changed")
-    DELETE = "delete", _("Deleted")
-    EXPORT = "export", _("Exported")
-    DENIED = "denied", _("Access denied")
-    LOGIN = "login", _("Signed in")
-    LOGIN_FAILED = "login_failed", _("Sign-in failed")
-    LOCKOUT = "lockout", _("Locked out")
-    LOGOUT = "logout", _("Signed out")
+    CREATE = "create", pgettext_lazy("audit action", "Created")
+    UPDATE = "update", pgettext_lazy("audit action", "Changed")
+    DELETE = "delete", pgettext_lazy("audit action", "Deleted")
+    EXPORT = "export", pgettext_lazy("audit action", "Exported")
+    DENIED = "denied", pgettext_lazy("audit action", "Access denied")
+    LOGIN = "login", pgettext_lazy("audit action", "Signed in")
+    LOGIN_FAILED = "login_failed", pgettext_lazy("audit action", "Sign-in failed")
+    LOCKOUT = "lockout", pgettext_lazy("audit action", "Locked out")
+    LOGOUT = "logout", pgettext_lazy("audit action", "Signed out")
 
 
 class AuditEntry(models.Model):

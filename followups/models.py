@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Contact, Customer, Stage
@@ -142,7 +143,7 @@ class SopStep(models.Model):
 class Task(models.Model):
     """Something a person must do for a customer by a due time (SOP step, complaint, call-back, manual)."""
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("subject", "title"), max_length=200)
     notes = models.TextField(_("notes"), blank=True)
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tasks")
     assignee = models.ForeignKey(

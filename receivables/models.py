@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Customer
@@ -81,6 +82,7 @@ class PaymentTermPolicy(models.Model):
         help_text=_("The last installment may fall due at most this many days after signing."),
     )
     late_fee_percent = models.DecimalField(
+        # xgettext:no-python-format
         _("late fee (% of the overdue amount)"),
         max_digits=5,
         decimal_places=2,
@@ -109,8 +111,8 @@ class PaymentTermPolicy(models.Model):
 class ContractStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     PENDING = "pending", _("Pending approval")
-    ACTIVE = "active", _("Active")
-    CLOSED = "closed", _("Closed")
+    ACTIVE = "active", pgettext_lazy("contract status", "Active")
+    CLOSED = "closed", pgettext_lazy("contract status", "Closed")
 
 
 class Contract(models.Model):
@@ -127,7 +129,7 @@ class Contract(models.Model):
         blank=True,
         related_name="contracts",
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("subject", "title"), max_length=200)
     amount = models.DecimalField(_("amount (CNY)"), max_digits=14, decimal_places=2)
     signed_on = models.DateField(_("signed on"))
     product_line = models.CharField(_("product line"), max_length=20, choices=ProductLine.choices, blank=True)

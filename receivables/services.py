@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Contact, Customer, Status
@@ -625,17 +626,25 @@ def _run(today: date) -> dict[str, int]:
 
     Task.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=1000)
     overdue_url = reverse("receivables:overdue")
-    for kind, verb in (
-        (NoticeKind.COLLECTION, _("%(n)s installment(s) entered collection today")),
-        (NoticeKind.ESCALATION_30, _("%(n)s installment(s) are 30 days overdue")),
-        (NoticeKind.ESCALATION_60, _("%(n)s installment(s) are 60 days overdue")),
-        (
-            NoticeKind.BAD_DEBT,
-            _("Bad-debt warning: %(n)s installment(s) more than 90 days overdue; customers blacklisted"),
+    counted = {
+        NoticeKind.COLLECTION: lambda n: ngettext(
+            "%(n)s installment entered collection today", "%(n)s installments entered collection today", n
         ),
-    ):
-        if per_kind.get(kind):
-            notify(users=finance, verb=verb % {"n": len(per_kind[kind])}, url=overdue_url)
+        NoticeKind.ESCALATION_30: lambda n: ngettext(
+            "%(n)s installment is 30 days overdue", "%(n)s installments are 30 days overdue", n
+        ),
+        NoticeKind.ESCALATION_60: lambda n: ngettext(
+            "%(n)s installment is 60 days overdue", "%(n)s installments are 60 days overdue", n
+        ),
+        NoticeKind.BAD_DEBT: lambda n: ngettext(
+            "Bad-debt warning: %(n)s installment more than 90 days overdue; customer blacklisted",
+            "Bad-debt warning: %(n)s installments more than 90 days overdue; customers blacklisted",
+            n,
+        ),
+    }
+    for kind, verb in counted.items():
+        if n := len(per_kind.get(kind, [])):
+            notify(users=finance, verb=verb(n) % {"n": n}, url=overdue_url)
     # Through the outbox, in this transaction: delivered after the commit, or by its drain job.
     queue_emails(mails)
     return {kind: len(per_kind.get(kind, [])) for kind in NoticeKind.values}

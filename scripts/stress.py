@@ -63,6 +63,16 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60)
             time.sleep(0.3)
 
 
+def warm_up(port: int, workers: int) -> None:
+    """A few requests per gunicorn worker before the clock starts: the run measures a warm server
+    (imports done, templates compiled, database connections open), as the benchmark does."""
+    import urllib.request
+
+    for _ in range(4 * workers):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=30) as response:
+            response.read()
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGTERM)
@@ -102,6 +112,11 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=600)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--p95-ms", type=float, default=500)
+    parser.add_argument(
+        "--think", default="1-5", help="think time between two actions of one user, seconds: MIN-MAX, or 0 for none"
+    )
+    parser.add_argument("--min-rps", type=float, default=0, help="fail when the overall throughput is lower")
+    parser.add_argument("--label", default="stress", help="results go to bench/results/<label>-<time>.json")
     parser.add_argument("--database-url", default=os.environ.get("STRESS_DATABASE_URL", ""))
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
@@ -115,6 +130,7 @@ def main() -> int:
         "DATABASE_URL": args.database_url,
         "CRM_VAR_DIR": str(work / "var"),
         "STRESS_ACK_FILE": str(ack_file),
+        "STRESS_THINK": args.think,
         "LOG_LEVEL": "WARNING",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -135,6 +151,7 @@ def main() -> int:
     started = datetime.now(UTC)
     try:
         wait_until_serving(port, server)
+        warm_up(port, args.workers)
         print(f"locust: {args.users} users for {args.minutes} min on 127.0.0.1:{port} …", flush=True)
         command = [sys.executable, "-m", "locust", "-f", "bench/locustfile.py", "--headless", "--only-summary"]
         command += ["-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{int(args.minutes * 60)}s"]
@@ -171,7 +188,10 @@ def main() -> int:
         for row in stats
     ]
     server_errors = sum(int(f["Occurrences"]) for f in failures if SERVER_ERROR.search(f["Error"]))
-    slow = [p["name"] for p in pages if p["name"] != "Aggregated" and p["p95_ms"] >= args.p95_ms]
+    # Pages only: signing in costs a deliberate argon2 hash (slow on purpose, against guessing),
+    # so the login POST is reported in the table but not held to the page limit.
+    slow = [p["name"] for p in pages if p["name"] not in ("Aggregated", "login") and p["p95_ms"] >= args.p95_ms]
+    overall = next((p for p in pages if p["name"] == "Aggregated"), {"rps": 0, "p95_ms": 0})
     result = {
         "when": started.isoformat(timespec="seconds"),
         "revision": git_revision(),
@@ -185,28 +205,44 @@ def main() -> int:
         "server_errors": server_errors,
         "followups_acknowledged": len(tokens),
         "followups_missing": len(set(tokens) - stored),
+        "think": args.think,
         "p95_limit_ms": args.p95_ms,
         "slow_pages": slow,
+        "rps": overall["rps"],
+        "min_rps": args.min_rps,
     }
-    result["passed"] = not server_errors and not slow and not result["followups_missing"] and not failures
+    result["passed"] = (
+        not server_errors
+        and not slow
+        and not result["followups_missing"]
+        and not failures
+        and overall["rps"] >= args.min_rps
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"stress-{stamp}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    (RESULTS / "stress-latest.md").write_text(markdown(result))
+    (RESULTS / f"{args.label}-{stamp}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (RESULTS / f"{args.label}-latest.md").write_text(markdown(result))
     print(markdown(result))
     print(f"work files (logs, CSV): {work}")
     return 0 if result["passed"] else 1
+
+
+def think(r: dict) -> str:
+    value = r.get("think", "1-5")
+    return "none" if value in ("0", "0-0") else f"{value.replace('-', '–')} s"
 
 
 def markdown(r: dict) -> str:
     lines = [
         f"### Load run {r['when']} ({r['revision']})",
         "",
-        f"{r['users']} users for {r['minutes']} min (think time 1–5 s, each signs in once), gunicorn "
+        f"{r['users']} users for {r['minutes']} min (think time {think(r)}, each signs in once), gunicorn "
         f"{r['gunicorn_workers']} workers, PostgreSQL, {r['customers']} demo customers, "
         f"{r['machine']['cpus']} CPUs. Server errors: **{r['server_errors']}**; follow-ups acknowledged: "
         f"**{r['followups_acknowledged']}**, missing from the database: **{r['followups_missing']}**; "
-        f"p95 limit {r['p95_limit_ms']:.0f} ms: **{'passed' if r['passed'] else 'FAILED'}**.",
+        f"throughput **{r['rps']} req/s** (at least {r['min_rps']:g} asked); p95 limit {r['p95_limit_ms']:.0f} ms"
+        f"{' (slower: ' + ', '.join(r['slow_pages']) + ')' if r['slow_pages'] else ''}: "
+        f"**{'passed' if r['passed'] else 'FAILED'}**.",
         "",
         "| request | count | failures | p50 ms | p95 ms | p99 ms | max ms | req/s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

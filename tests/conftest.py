@@ -143,3 +143,15 @@ def click_nav(page, key: str) -> None:
     if not link.is_visible():
         page.locator("[data-testid=nav-more]").click()
     link.click()
+
+
+@pytest.fixture
+def english(settings, client):
+    """For tests that read the English wording: English as the site default (jobs that speak the
+    team's language), in this thread, and chosen by the test client (language cookie)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield

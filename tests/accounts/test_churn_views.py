@@ -6,19 +6,16 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts.models import ChurnReason, CustomerHealth, RetentionCase, RiskLevel, Stage, UsageToken, UsageWeek
 from accounts.services import churn
 from accounts.views.churn import _hash
 
+pytestmark = pytest.mark.usefixtures("english")  # the assertions read the English wording
+
+
 NOW = timezone.make_aware(timezone.datetime(2026, 11, 23, 9, 0))
-
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
 
 
 def _health(customer, score, risk, cause="payments", detail="¥5,000.00 overdue, the oldest 40 days late"):

@@ -25,7 +25,7 @@ from accounts.models import (
 from accounts.services import tiering
 from tests.factories import CustomerFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # the assertions read the English wording
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 15, 10, 0, tzinfo=TZ)

@@ -28,6 +28,9 @@ from accounts.models import (
 from accounts.services import tiering
 from tests.factories import CustomerFactory
 
+pytestmark = pytest.mark.usefixtures("english")  # the assertions read the English wording
+
+
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 15, 10, 0, tzinfo=TZ)
 
@@ -334,6 +337,8 @@ def test_tier_inputs_are_saved_by_whoever_may_edit_the_customer(personas):
 
 
 def test_the_three_default_strategies_are_created_once_and_the_most_specific_wins(db):
+    assert MaintenanceStrategy.objects.count() == 3  # created when the database was migrated
+    MaintenanceStrategy.objects.all().delete()
     assert tiering.ensure_default_strategies() == 3
     assert tiering.ensure_default_strategies() == 0
     strategies = list(MaintenanceStrategy.objects.all())

@@ -10,6 +10,9 @@ from accounts.models import Status
 from receivables import services
 from receivables.models import Condition, ContractStatus, CreditRating, Installment, Payment, PaymentTermPolicy
 
+pytestmark = pytest.mark.usefixtures("english")  # the assertions read the English wording
+
+
 D = Decimal
 SIGNED = date(2026, 1, 1)
 

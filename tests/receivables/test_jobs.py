@@ -13,6 +13,9 @@ from leads import services as leads_services
 from receivables import services
 from receivables.models import Condition, Installment, Notice, NoticeKind, PaymentTermPolicy
 
+pytestmark = pytest.mark.usefixtures("english")  # the assertions read the English wording
+
+
 DUE = date(2026, 12, 1)
 
 

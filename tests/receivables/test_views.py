@@ -13,6 +13,9 @@ from accounts.models import Status
 from receivables import services
 from receivables.models import Condition, Contract, ContractStatus, CreditRating, Payment, PaymentTermPolicy
 
+pytestmark = pytest.mark.usefixtures("english")  # the assertions read the English wording
+
+
 D = Decimal
 
 

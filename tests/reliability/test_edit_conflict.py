@@ -12,7 +12,7 @@ from tests.accounts.test_customers_forms import edit_data
 
 from .conftest import sign_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # the assertions read the English wording
 
 
 def open_form(user, customer) -> tuple[Client, str]:
