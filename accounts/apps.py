@@ -21,6 +21,11 @@ class AccountsConfig(AppConfig):
         from .services.churn import usage_signal
 
         health.register(health.Signal("usage", gettext_noop("Usage activity"), usage_signal))
+        # Weekly usage figures can also come from an Excel/CSV file, through the generic import engine.
+        from .services.imports import register_spec
+        from .services.usage_import import UsageImportSpec
+
+        register_spec(UsageImportSpec())
         from . import timeline
         from .selectors_tiering import timeline_provider as tier_timeline
 

@@ -11,6 +11,8 @@ _ACCOUNTS_NAV = {
     "churn_report": "churn",
     "health_policy": "churn",
     "retention_case": "churn",
+    "usage_import": "churn",
+    "usage_import_detail": "churn",
     **dict.fromkeys(
         [
             "tier_matrix",

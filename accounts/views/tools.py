@@ -37,7 +37,7 @@ def import_upload(request):
             form.add_error("file", str(exc))
         else:
             return redirect("accounts:import_detail", pk=job.pk)
-    jobs = imports.visible_jobs(request.user).filter(created_by=request.user)[:10]
+    jobs = imports.visible_jobs(request.user).filter(created_by=request.user, kind="customers")[:10]
     return render(request, "accounts/import_upload.html", {"form": form, "jobs": jobs})
 
 
@@ -53,7 +53,8 @@ def import_template(request):
 
 
 def _job_or_404(request, pk) -> ImportJob:
-    return get_visible_or_404(imports.visible_jobs(request.user), pk=pk)
+    # Customer jobs only: lead and usage-activity jobs have their own pages (and wording).
+    return get_visible_or_404(imports.visible_jobs(request.user).filter(kind="customers"), pk=pk)
 
 
 @login_required

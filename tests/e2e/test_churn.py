@@ -1,6 +1,8 @@
 """Browser test of churn early warning: a manager opens the warning list, drills into a high-risk
-customer and sees why; works the retention case; the report and rules pages render in both languages."""
+customer and sees why; works the retention case; the report and rules pages render in both languages;
+weekly usage figures are imported from a CSV file (preview, then apply) and feed the scan."""
 
+import csv
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ChurnReason, Customer, RetentionCase, UsageWeek
+from accounts.models import ChurnReason, Customer, CustomerHealth, ImportJob, RetentionCase, UsageWeek
 from accounts.services import churn
 from followups.models import Complaint, Task, TaskOrigin
 from receivables.models import Contract, ContractStatus, Installment
@@ -109,3 +111,45 @@ def test_the_report_and_rules_pages(personas, new_page, screenshot, lang):
     page.goto(page.base_url + reverse("accounts:churn_warnings"))
     page.locator("[data-testid=warning-table]").wait_for()
     screenshot(page, f"churn-warning-list-empty-{lang}")
+
+
+def test_a_manager_imports_usage_from_a_csv_file_previews_it_and_applies_it(
+    personas, new_page, screenshot, settings, tmp_path
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monday = churn.monday_of(timezone.localdate())
+    path = tmp_path / "usage.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["客户编号", "周开始日期", "登录/使用次数"])
+        for n in range(10, 0, -1):  # eight ordinary weeks, then two weeks at a fifth of them
+            writer.writerow(
+                [personas.customer_a.number, (monday - timedelta(weeks=n)).isoformat(), 100 if n > 2 else 20]
+            )
+        writer.writerow([personas.customer_b.number, (monday - timedelta(weeks=1)).isoformat(), 55])
+
+    page = new_page(personas.manager_a, lang="zh-hans")
+    page.goto(page.base_url + reverse("accounts:churn_warnings"))
+    page.click("[data-testid=usage-import-link]")
+    page.locator("[data-testid=import-form]").wait_for()
+    screenshot(page, "churn-usage-import-upload")
+
+    page.set_input_files("#id_file", str(path))
+    page.click("[data-testid=import-upload]")
+    assert page.locator("[data-testid=import-valid]").inner_text() == "11"
+    assert page.locator("[data-testid=import-errors]").inner_text() == "0"
+    assert personas.customer_a.number in page.locator("[data-testid=import-sample]").inner_text()
+    assert not UsageWeek.objects.exists()  # the preview writes nothing
+    screenshot(page, "churn-usage-import-preview")
+
+    page.click("[data-testid=import-apply]")
+    page.wait_for_selector("[data-testid=import-done]")
+    screenshot(page, "churn-usage-import-done")
+    assert ImportJob.objects.get(kind="usage").state == ImportJob.State.DONE
+    assert UsageWeek.objects.filter(customer=personas.customer_a).count() == 10
+    assert UsageWeek.objects.get(customer=personas.customer_b).logins == 55
+
+    page.click("[data-testid=import-done] [data-testid=scan-now]")  # the scan task runs eagerly
+    page.locator("[data-testid=warning-table]").wait_for()
+    assert "usage" in CustomerHealth.objects.get(customer=personas.customer_a).signals
+    assert "MARKER-A" in page.locator("[data-testid=warning-table]").inner_text()

@@ -70,6 +70,20 @@ def retention_case_a(w):
     return {"pk": case.pk}
 
 
+def usage_import_a(w):
+    """A usage-activity import job started by manager_a (the world holds customer and lead imports)."""
+    from django.core.files.base import ContentFile
+
+    from accounts.models import ImportJob
+
+    job = ImportJob.objects.filter(kind="usage", created_by=w.user("manager_a")).first()
+    if job is None:
+        job = ImportJob(kind="usage", original_name="usage.csv", created_by=w.user("manager_a"), report={"errors": []})
+        job.file.save("usage.csv", ContentFile(b"customer,week,logins\n"), save=False)
+        job.save()
+    return {"pk": job.pk}
+
+
 MATRIX: dict[str, Entry] = {
     # crm
     "crm:home": Entry(get=ANY_USER, post=ANY_USER),
@@ -160,6 +174,26 @@ MATRIX: dict[str, Entry] = {
     "accounts:mark_churned": Entry(get=OWNER_EDIT, post=OWNER_EDIT, kwargs=customer_a),
     "accounts:usage_token": Entry(get=NOT_OFFERED, post=OWNER_EDIT, kwargs=customer_a),
     "usage_api": Entry(get=NOT_OFFERED, post=everyone(401)),  # per-customer API token, not a session
+    # usage activity import (CSV/Excel): managers and admins with the import permission; a job is its creator's
+    "accounts:usage_import": Entry(get=IMPORTERS, post=IMPORTERS),
+    "accounts:usage_import_template": Entry(
+        get=IMPORTERS, post=roles(na="manager_a manager_b admin", deny="rep_a rep_b rep_c finance")
+    ),
+    "accounts:usage_import_detail": Entry(
+        get=IMPORT_JOB,
+        post=roles(na="manager_a manager_b admin", deny="rep_a rep_b rep_c finance"),
+        kwargs=usage_import_a,
+    ),
+    "accounts:usage_import_progress": Entry(
+        get=IMPORT_JOB,
+        post=roles(na="manager_a manager_b admin", deny="rep_a rep_b rep_c finance"),
+        kwargs=usage_import_a,
+    ),
+    "accounts:usage_import_apply": Entry(
+        get=roles(na="manager_a manager_b admin", deny="rep_a rep_b rep_c finance"),
+        post=IMPORT_JOB,
+        kwargs=usage_import_a,
+    ),
     # dashboards (issue 10): sales readers, money readers, receivables readers; exports for exporters
     "dashboards:index": Entry(get=ANY_USER, post=ANY_USER),
     "dashboards:sales": Entry(get=SALES, post=SALES),
