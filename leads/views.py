@@ -73,8 +73,9 @@ class LeadListView(SalesOnlyMixin, SingleTableMixin, FilterView):
     table_class = LeadTable
     filterset_class = LeadFilter
     template_name = "leads/lead_list.html"
-    paginate_by = 25
-    table_pagination = {"paginator_class": LazyPaginator}
+    # The table paginates (lazily: no COUNT over the whole list); a ListView `paginate_by` would
+    # paginate the queryset a second time with a COUNT(*) the page never shows.
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": 25}
 
     def get_queryset(self):
         return selectors.my_leads(self.request.user).order_by("-id")
@@ -84,8 +85,9 @@ class PoolView(SalesOnlyMixin, SingleTableMixin, FilterView):
     table_class = PoolTable
     filterset_class = LeadFilter
     template_name = "leads/pool.html"
-    paginate_by = 25
-    table_pagination = {"paginator_class": LazyPaginator}
+    # The table paginates (lazily: no COUNT over the whole list); a ListView `paginate_by` would
+    # paginate the queryset a second time with a COUNT(*) the page never shows.
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": 25}
 
     def get_queryset(self):
         return selectors.pool_leads(self.request.user).order_by("-score", "-id")
@@ -277,8 +279,9 @@ class PipelineView(SalesOnlyMixin, SingleTableMixin, FilterView):
     table_class = OpportunityTable
     filterset_class = OpportunityFilter
     template_name = "leads/pipeline.html"
-    paginate_by = 25
-    table_pagination = {"paginator_class": LazyPaginator}
+    # The table paginates (lazily: no COUNT over the whole list); a ListView `paginate_by` would
+    # paginate the queryset a second time with a COUNT(*) the page never shows.
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": 25}
 
     def get_queryset(self):
         return selectors.visible_opportunities(self.request.user).order_by("-id")
@@ -480,11 +483,6 @@ def lead_import_detail(request, pk):
 @login_required
 @require_POST
 def lead_import_apply(request, pk):
-    from accounts.services import imports
+    from accounts.views.tools import start_apply
 
-    job = _lead_job(request, pk)
-    if imports.queue_apply(job=job, user=request.user):
-        messages.info(request, _("The import has started. You may leave this page: it continues in the background."))
-    else:
-        messages.error(request, _("Fix the errors in the file and upload it again: nothing was imported."))
-    return redirect("leads:lead_import_detail", pk=job.pk)
+    return start_apply(request, _lead_job(request, pk), "leads:lead_import_detail")

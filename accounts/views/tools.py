@@ -71,21 +71,31 @@ def import_detail(request, pk):
 def import_progress(request, pk):
     """The polled partial; once the job stops running the whole page reloads to show the result."""
     job = _job_or_404(request, pk)
-    if request.htmx and job.state not in (ImportJob.State.QUEUED, ImportJob.State.RUNNING):
-        return HttpResponseClientRedirect(reverse("accounts:import_detail", args=[job.pk]))
-    return render(request, "accounts/partials/import_progress.html", {"job": job, "report": job.report or {}})
+    return progress_partial(request, job, "accounts:import_detail", {"job": job, "report": job.report or {}})
 
 
 @login_required
 @import_required
 @require_POST
 def import_apply(request, pk):
-    job = _job_or_404(request, pk)
+    return start_apply(request, _job_or_404(request, pk), "accounts:import_detail")
+
+
+def progress_partial(request, job, detail_url: str, context: dict):
+    """The polled progress partial of an import job (any kind); once the job stops running the
+    whole page reloads to show the result."""
+    if request.htmx and job.state not in (ImportJob.State.QUEUED, ImportJob.State.RUNNING):
+        return HttpResponseClientRedirect(reverse(detail_url, args=[job.pk]))
+    return render(request, "accounts/partials/import_progress.html", context)
+
+
+def start_apply(request, job, detail_url: str):
+    """POST "apply" of a previewed import (any kind): queue it, say so, back to the job's page."""
     if imports.queue_apply(job=job, user=request.user):
         messages.info(request, _("The import has started. You may leave this page: it continues in the background."))
     elif job.state == ImportJob.State.PREVIEWED:
         messages.error(request, _("Fix the errors in the file and upload it again: nothing was imported."))
-    return redirect("accounts:import_detail", pk=job.pk)
+    return redirect(detail_url, pk=job.pk)
 
 
 # --- hand-over ----------------------------------------------------------------------------

@@ -7,15 +7,12 @@ and a job is visible to its creator and admins only (404 otherwise).
 
 from functools import wraps
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from crm.access import get_visible_or_404
 
@@ -23,6 +20,7 @@ from ..forms_tools import ImportUploadForm
 from ..models import ImportJob
 from ..services import imports
 from ..services.usage_import import KIND, can_import_usage
+from .tools import progress_partial, start_apply
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -86,18 +84,11 @@ def usage_import_detail(request, pk):
 def usage_import_progress(request, pk):
     """The polled partial; once the job stops running the whole page reloads to show the result."""
     job = _job_or_404(request, pk)
-    if request.htmx and job.state not in (ImportJob.State.QUEUED, ImportJob.State.RUNNING):
-        return HttpResponseClientRedirect(reverse("accounts:usage_import_detail", args=[job.pk]))
-    return render(request, "accounts/partials/import_progress.html", _context(job))
+    return progress_partial(request, job, "accounts:usage_import_detail", _context(job))
 
 
 @login_required
 @usage_importer_required
 @require_POST
 def usage_import_apply(request, pk):
-    job = _job_or_404(request, pk)
-    if imports.queue_apply(job=job, user=request.user):
-        messages.info(request, _("The import has started. You may leave this page: it continues in the background."))
-    elif job.state == ImportJob.State.PREVIEWED:
-        messages.error(request, _("Fix the errors in the file and upload it again: nothing was imported."))
-    return redirect("accounts:usage_import_detail", pk=job.pk)
+    return start_apply(request, _job_or_404(request, pk), "accounts:usage_import_detail")
