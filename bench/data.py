@@ -691,9 +691,9 @@ class Builder:
                 "team_id": pd.array(team[parent], dtype="Int64"),
                 "due_at": due,
                 "status": status,
-                "origin": self.pick(
-                    [TaskOrigin.SOP, TaskOrigin.CADENCE, TaskOrigin.MANUAL, TaskOrigin.COLLECTION], m, [40, 30, 25, 5]
-                ),
+                # No cadence tasks: they are derived data of the cadence job (followups.cadences),
+                # which would supersede generated ones (they carry no cadence key) row by row.
+                "origin": self.pick([TaskOrigin.SOP, TaskOrigin.MANUAL, TaskOrigin.COLLECTION], m, [50, 45, 5]),
                 "completed_at": np.where(done, due.astype(object), None),
                 "created_at": due - np.timedelta64(3, "D"),
             }

@@ -11,6 +11,7 @@ reported "not present". Re-tier is also measured through its service (`apply_ret
 task only runs at the start of a quarter, the full recomputation is what must fit the target.
 """
 
+import contextlib
 import importlib
 import json
 import os
@@ -68,6 +69,15 @@ def _resolve(target: str):
 
 
 def _rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB.
+
+    VmHWM belongs to this program's address space; ru_maxrss survives exec on Linux, so a job
+    started by a parent that had grown large (a benchmark run that just built the data set in
+    process) would report the parent's peak instead of its own."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 

@@ -246,7 +246,13 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def measure_pages(repeat: int, warmup: int) -> list[dict]:
+def _selected(label: str, only: list[str]) -> bool:
+    """True when no filter is given or the label contains one of the filter words."""
+    return not only or any(word.lower() in label.lower() for word in only)
+
+
+def measure_pages(repeat: int, warmup: int, only: list[str] | None = None) -> list[dict]:
+    only = only or []
     port = free_port()
     env = {**BENCH_ENV, **os.environ}
     server = start_server(port, env)
@@ -254,6 +260,8 @@ def measure_pages(repeat: int, warmup: int) -> list[dict]:
         sessions = {}
         rows = []
         for page in pages():
+            if not _selected(page["label"], only):
+                continue
             if page.get("missing"):
                 rows.append({"page": page["label"], "present": False})
                 continue
@@ -262,7 +270,8 @@ def measure_pages(repeat: int, warmup: int) -> list[dict]:
                 sessions[persona] = Session(port)
                 sessions[persona].login(PERSONAS[persona])
             session = sessions[persona]
-            warm = {session.request("GET", page["path"])[0] for _ in range(max(warmup, 1))}
+            first = session.request("GET", page["path"])  # cold for any cache the page keeps
+            warm = {first[0]} | {session.request("GET", page["path"])[0] for _ in range(max(warmup, 1) - 1)}
             if warm == {405}:
                 continue  # a POST-only action that shares the namespace, not a page
             timings, statuses = [], set()
@@ -281,6 +290,7 @@ def measure_pages(repeat: int, warmup: int) -> list[dict]:
                     "p50_ms": round(statistics.median(timings), 1),
                     "p95_ms": _percentile(timings, 0.95),
                     "max_ms": round(timings[-1], 1),
+                    "first_ms": round(first[2] * 1000, 1),
                     "n": len(timings),
                 }
             )
@@ -298,13 +308,16 @@ def _subprocess_json(args: list[str], env: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure_jobs() -> list[dict]:
+def measure_jobs(only: list[str] | None = None) -> list[dict]:
     """Wall time and peak memory of every beat job, each in its own process (bench/jobs.py)."""
     from bench import jobs
 
+    only = only or []
     env = {**BENCH_ENV, **os.environ}
     rows = []
     for job in jobs.planned():
+        if not _selected(job["label"], only):
+            continue
         if not job["present"]:
             rows.append({"job": job["label"], "present": False})
             continue
@@ -317,6 +330,8 @@ def measure_jobs() -> list[dict]:
                 **_subprocess_json(["bench.jobs", job["target"]], env),
             }
         )
+    if not _selected("import 50,000 customers", only):
+        return rows
     print("  import of 50,000 rows …", flush=True)
     rows.append(
         {
@@ -354,12 +369,15 @@ def _print_table(result: dict) -> None:
         f"\nscale {result['scale']:,} customers · rev {result['revision']} · {result['machine']['cpus']} cpus"
         f" · load average {result['machine']['load_average'][0]} → {result['load_average_after'][0]}"
     )
-    print(f"{'page':<44} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  status")
+    print(f"{'page':<44} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'first ms':>9}  status")
     for row in result["pages"]:
         if not row["present"]:
             print(f"{row['page']:<44} {'not present':>26}")
         else:
-            print(f"{row['page']:<44} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8}  {row['status']}")
+            print(
+                f"{row['page']:<44} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8}"
+                f" {row.get('first_ms', ''):>9}  {row['status']}"
+            )
     print(f"\n{'job':<44} {'seconds':>8} {'peak MiB':>9}  result")
     for row in result["jobs"]:
         if not row["present"]:
@@ -379,6 +397,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--skip-jobs", action="store_true", help="pages only")
+    parser.add_argument("--skip-pages", action="store_true", help="jobs (and the import) only")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="WORD",
+        help="measure only pages and jobs whose label contains WORD (repeatable; case-insensitive). "
+        "A filtered run is written to bench-<scale>-<rev>-partial.json",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("make bench needs DATABASE_URL=postgres://… (a throw-away benchmark database)")
@@ -391,13 +418,15 @@ def main() -> None:
         "machine": machine(),
         "build": build,
         "repeat": args.repeat,
-        "pages": measure_pages(args.repeat, args.warmup),
-        "jobs": [] if args.skip_jobs else measure_jobs(),
+        "only": args.only,
+        "pages": [] if args.skip_pages else measure_pages(args.repeat, args.warmup, args.only),
+        "jobs": [] if args.skip_jobs else measure_jobs(args.only),
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     _print_table(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"bench-{args.scale}-{result['revision']}.json"
+    partial = "-partial" if (args.only or args.skip_jobs or args.skip_pages) else ""
+    out = RESULTS / f"bench-{args.scale}-{result['revision']}{partial}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     print(f"\nwritten: {out.relative_to(ROOT)}")
 

@@ -117,9 +117,15 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
     )
+    # No JIT for the app's sessions: on million-row tables most page queries pass jit_above_cost,
+    # and compiling costs 50-150 ms per query, more than the indexed query itself (bench/README.md).
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# How long a computed dashboard is reused (per user, filters and language; the page shows its
+# as-of time and a refresh link). 0 computes on every request, as the test suite does.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=0 if TESTING else 300)
 
 if REDIS_URL:
     # Degrades to "no cache" while Redis is down (crm/cache.py): pages keep being served.

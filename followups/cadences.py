@@ -27,11 +27,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Customer, MaintenanceStrategy, Stage, Status
 from accounts.services.tiering import strategy_for
@@ -160,8 +160,10 @@ def create_cadence_tasks(*, now: datetime | None = None) -> dict[str, int]:
             counts["created"] += created
             counts["superseded"] += superseded
         # Customers that follow no cadence any more (churned, blacklisted, merged, untiered).
+        # NOT EXISTS (an anti-join), not NOT IN: NOT IN over a million ids does not fit a hashed
+        # subplan in work_mem and turns into a nested scan of the whole list for every task.
         orphans = Task.objects.filter(origin=TaskOrigin.CADENCE, status=TaskStatus.OPEN).exclude(
-            customer_id__in=_customers().values("pk")
+            Exists(_customers().filter(pk=OuterRef("customer_id")))
         )
         with transaction.atomic():
             counts["superseded"] += _supersede(orphans)
@@ -211,14 +213,20 @@ def _run_chunk(chunk, now, horizon, strategies, plans, dormant) -> tuple[int, in
 
 
 def _supersede(tasks) -> int:
+    """Mark the open ones of `tasks` superseded, with a history row each.
+
+    Every row gets the same value: one UPDATE … WHERE id IN per chunk (bulk_update would send a
+    CASE with a branch per row), then the history rows in bulk."""
     superseded = list(tasks.filter(status=TaskStatus.OPEN))
     for task in superseded:
         task.status = TaskStatus.SUPERSEDED
-    bulk_update_with_history(
+    for start in range(0, len(superseded), CHUNK):
+        ids = [task.pk for task in superseded[start : start + CHUNK]]
+        Task.objects.filter(pk__in=ids).update(status=TaskStatus.SUPERSEDED)
+    Task.history.bulk_history_create(
         superseded,
-        Task,
-        ["status"],
         batch_size=CHUNK,
+        update=True,
         default_change_reason=_("Superseded: the customer's cadence changed"),
     )
     return len(superseded)

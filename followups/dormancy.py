@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from accounts import revenue
 from accounts.models import Customer, Stage, Status, ValueTier
@@ -77,7 +76,11 @@ def _set_status(ids: list[int], *, old: str, new: str, reason: str) -> int:
         batch = list(Customer.objects.filter(pk__in=batch_ids, status=old))
         for customer in batch:
             customer.status = new
-        bulk_update_with_history(batch, Customer, ["status"], batch_size=CHUNK, default_change_reason=reason)
+        # One value for every row: UPDATE … WHERE id IN (bulk_update would send a CASE with a
+        # branch per row), then the history rows in bulk.
+        with transaction.atomic():
+            Customer.objects.filter(pk__in=[customer.pk for customer in batch]).update(status=new)
+            Customer.history.bulk_history_create(batch, batch_size=CHUNK, update=True, default_change_reason=reason)
         changed += len(batch)
     return changed
 

@@ -9,7 +9,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pandas as pd
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -671,7 +673,21 @@ def peer_shares(threshold: int) -> pd.DataFrame:
 
     The peer group is company-wide (every tiered customer), so a rep's list uses the same benchmark
     as the director's; only customers the user may see are listed. Rows under `threshold` dropped.
+    Being the same for everyone, it is computed once per settings.DASHBOARD_CACHE_SECONDS (it reads
+    every customer, opportunity and contract: seconds at a million customers) and shared.
     """
+    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 0)
+    if not seconds:
+        return _peer_shares(threshold)
+    key = f"dashboards:peer_shares:{threshold}"
+    shares = cache.get(key)
+    if shares is None:
+        shares = _peer_shares(threshold)
+        cache.set(key, shares, seconds)
+    return shares
+
+
+def _peer_shares(threshold: int) -> pd.DataFrame:
     groups = pd.DataFrame.from_records(
         list(
             Customer.objects.filter(tier_assessment__isnull=False, merged_into__isnull=True)

@@ -1,9 +1,16 @@
 """Thin views of the dashboards: check the role, parse the filters, call a selector, render or export."""
 
+import logging
+import pickle
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
@@ -20,6 +27,8 @@ from . import selectors, services
 from .exports import checklist_headers, checklist_rows, workbook_response
 from .forms import DashboardFilterForm, DashboardPolicyForm, SalesTargetForm
 from .tables import DisciplineTable
+
+logger = logging.getLogger(__name__)
 
 
 def is_sales_reader(user) -> bool:
@@ -105,6 +114,28 @@ def visible_charts(charts: dict, show_amounts: bool) -> dict:
     return out
 
 
+def cached_numbers(request, *, key: str, scope, build):
+    """The numbers of one dashboard for this user and filters, and when they were computed.
+
+    Computing a dashboard reads millions of rows (seconds at a million customers); the result is
+    kept in the cache for settings.DASHBOARD_CACHE_SECONDS per user, filters and language, and the
+    page shows its as-of time with a refresh link. Exports always compute afresh."""
+    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 300)
+    exporting = bool(request.GET.get("export"))
+    if exporting or not seconds:
+        return build(scope), timezone.now()
+    cache_key = f"dashboards:{key}:{request.user.pk}:{get_language()}:{scope.querystring()}"
+    cached = None if request.GET.get("refresh") else cache.get(cache_key)
+    if cached is not None:
+        return cached
+    result = (build(scope), timezone.now())
+    try:
+        cache.set(cache_key, result, seconds)
+    except (pickle.PicklingError, TypeError, AttributeError):  # numbers that cannot be pickled: no cache
+        logger.warning("dashboard %s not cached: its numbers cannot be pickled", key, exc_info=True)
+    return result
+
+
 def _page(request, *, key: str, allowed, build, template: str, extra=None):
     """The shared shape of every dashboard: access check, filters, numbers, Excel export or page."""
     user = request.user
@@ -112,7 +143,7 @@ def _page(request, *, key: str, allowed, build, template: str, extra=None):
         raise PermissionDenied
     form = DashboardFilterForm(request.GET or None, user=user)
     scope = form.scope()
-    data = build(scope)
+    data, as_of = cached_numbers(request, key=key, scope=scope, build=build)
     show_amounts = can_view_amounts(user)
     sections = data["sections"] if show_amounts else [s.without_money() for s in data["sections"]]
     charts = visible_charts(data.get("charts", {}), show_amounts)
@@ -132,6 +163,8 @@ def _page(request, *, key: str, allowed, build, template: str, extra=None):
         "show_amounts": show_amounts,
         "can_export": can_export(user),
         "export_url": f"?{scope.querystring()}&export=xlsx",
+        "refresh_url": f"?{scope.querystring()}&refresh=1",
+        "as_of": as_of,
         "dashboards": dashboards_for(user),
         **(extra or {}),
     }
@@ -212,7 +245,8 @@ def discipline(request):
         raise PermissionDenied
     form = DashboardFilterForm(request.GET or None, user=user)
     scope = form.scope()
-    table = DisciplineTable(selectors.discipline_rows(scope))
+    rows, as_of = cached_numbers(request, key="discipline", scope=scope, build=selectors.discipline_rows)
+    table = DisciplineTable(rows)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     if request.GET.get("export"):
         if not can_export(user):
@@ -232,6 +266,8 @@ def discipline(request):
             "table": table,
             "can_export": can_export(user),
             "export_url": f"?{scope.querystring()}{'&sort=' + sort if sort else ''}&export=xlsx",
+            "refresh_url": f"?{scope.querystring()}{'&sort=' + sort if sort else ''}&refresh=1",
+            "as_of": as_of,
             "dashboards": dashboards_for(user),
         },
     )

@@ -213,3 +213,11 @@ def test_it_lets_an_admin_assign_to_anyone(personas, client_for):
     personas.customer_a.refresh_from_db()
     assert (personas.customer_a.owner, personas.customer_a.team) == (newcomer, personas.team_b)
     assert Customer.objects.filter(owner=newcomer).count() == 1
+
+
+def test_it_searches_phones_and_credit_codes_only_for_terms_that_could_be_part_of_one():
+    from accounts.filters import could_be_credit_code, could_be_phone
+
+    assert could_be_phone("138 1234") and could_be_phone("021-6123") and not could_be_phone("科技")
+    assert not could_be_phone("abc") and not could_be_phone("-")
+    assert could_be_credit_code("91310000ma1k") and not could_be_credit_code("科技") and not could_be_credit_code("IO")

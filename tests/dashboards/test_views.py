@@ -1,5 +1,6 @@
 """Who may open which dashboard, what they see, exports and targets."""
 
+from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
 
@@ -122,3 +123,21 @@ def test_the_navigation_and_home_link_to_the_dashboards(world, client_for):
     assert reverse("dashboards:index") in page and 'data-nav="dashboards"' in page
     index = client_for(world.finance).get(reverse("dashboards:index")).content.decode()
     assert reverse("dashboards:receivables") in index and reverse("dashboards:sales") not in index
+
+
+def test_numbers_are_reused_with_their_as_of_time_until_refreshed(world, client_for, settings):
+    from django.core.cache import cache
+
+    settings.DASHBOARD_CACHE_SECONDS = 300
+    cache.clear()
+    client = client_for(world.manager_a)
+    url = reverse("dashboards:sales") + RANGE
+    with time_machine.travel(at(2026, 4, 10, 9), tick=False):
+        first = client.get(url).content.decode()
+    assert 'data-testid="dashboard-as-of"' in first and "2026-04-10 09:00" in first
+    with time_machine.travel(at(2026, 4, 10, 9) + timedelta(minutes=3), tick=False):
+        again = client.get(url).content.decode()
+        refreshed = client.get(url + "&refresh=1").content.decode()
+    assert "2026-04-10 09:00" in again and 'data-testid="kpi-won-amount">¥160,000.00<' in again
+    assert "2026-04-10 09:03" in refreshed
+    cache.clear()
