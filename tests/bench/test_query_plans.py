@@ -5,6 +5,7 @@ a missing index) which index it would use for each page's main query, and must n
 for it. On SQLite only the presence of those indexes is checked.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -79,7 +80,7 @@ def test_my_day_reads_the_assignee_due_index(personas):
     # The (assignee, due) index or the plain assignee one: the planner picks by table size; what
     # matters is that a rep's tasks are found through an index on the assignee.
     assert "Seq Scan on followups_task" not in plan, plan
-    assert "Index Cond: (assignee_id = " in plan, plan
+    assert re.search(r"Index Cond: \(+assignee_id = ", plan), plan
 
 
 @on_postgres
@@ -96,4 +97,4 @@ def test_a_customer_timeline_reads_follow_ups_by_customer(personas):
     # Either the (customer, occurred_at) index or the plain foreign-key index: the planner picks
     # by table size; what matters is that the customer's rows are found through an index.
     assert "Seq Scan on followups_followup" not in plan, plan
-    assert "Index Cond: (customer_id = " in plan, plan
+    assert re.search(r"Index Cond: \(+customer_id = ", plan), plan
