@@ -135,10 +135,12 @@ def dashboard_pages() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _no_session_touch(monkeypatch):
-    """The session's last-seen time is rewritten once a minute: on a slow run that one UPDATE could
-    land in either measured request. Counting compares pages, so keep it out of both."""
+def _deterministic_counts(monkeypatch, settings):
+    """Counting compares two requests, so nothing that depends on time or on cache state may land
+    in only one of them: the session's once-a-minute last-seen UPDATE is kept out of both, and
+    with no cache every cached figure (the bell's unread count …) is queried in both."""
     monkeypatch.setattr(SessionTimeoutMiddleware, "TOUCH_EVERY", 10**9)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 
 def _count(client, url: str) -> int:
