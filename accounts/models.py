@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from crm.models import Team
+from crm.models import SingletonPolicy, Team
 
 from .validators import validate_credit_code, validate_phone
 
@@ -661,7 +661,7 @@ def default_health_weights() -> dict:
     }
 
 
-class HealthPolicy(models.Model):
+class HealthPolicy(SingletonPolicy, models.Model):
     """The health-score rules, one row edited by managers (audited): signal weights and bands."""
 
     weights = models.JSONField(_("signal weights"), default=default_health_weights)

@@ -81,8 +81,7 @@ def monday_of(day: date) -> date:
 
 
 def current_policy() -> HealthPolicy:
-    policy = HealthPolicy.objects.order_by("pk").first()
-    return policy or HealthPolicy.objects.create()
+    return HealthPolicy.current()
 
 
 @transaction.atomic
