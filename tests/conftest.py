@@ -155,3 +155,14 @@ def english(settings, client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def stable_query_counts(monkeypatch, settings):
+    """For tests that compare the queries of two requests: nothing that depends on time or on cache
+    state may land in only one of them — the session's once-a-minute last-seen UPDATE is kept out of
+    both, and with no cache every cached figure (the bell's unread count …) is queried in both."""
+    from crm.middleware import SessionTimeoutMiddleware
+
+    monkeypatch.setattr(SessionTimeoutMiddleware, "TOUCH_EVERY", 10**9)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

@@ -18,7 +18,6 @@ from django.utils import timezone
 from accounts.models import Contact, ContactRole, Customer, Industry, Stage
 from bench.explain import signed_in
 from bench.run import url_names
-from crm.middleware import SessionTimeoutMiddleware
 from followups.models import Complaint, FollowUp, Task, TaskStatus
 from leads.models import Lead, LeadStatus, Opportunity, OpportunityStageChange, OppStage
 from receivables.models import Contract, ContractStatus, Installment
@@ -135,12 +134,8 @@ def dashboard_pages() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _deterministic_counts(monkeypatch, settings):
-    """Counting compares two requests, so nothing that depends on time or on cache state may land
-    in only one of them: the session's once-a-minute last-seen UPDATE is kept out of both, and
-    with no cache every cached figure (the bell's unread count …) is queried in both."""
-    monkeypatch.setattr(SessionTimeoutMiddleware, "TOUCH_EVERY", 10**9)
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+def _counts(stable_query_counts):
+    """Every page here is counted twice and compared (tests/conftest.py)."""
 
 
 def _count(client, url: str) -> int:

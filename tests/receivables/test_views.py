@@ -69,6 +69,7 @@ def test_it_exports_the_aging_report_for_those_allowed(personas, client_for, con
     assert "MARKER-A" in csv and "MARKER-C" in csv
 
 
+@pytest.mark.usefixtures("stable_query_counts")
 def test_it_keeps_the_aging_page_within_a_fixed_query_budget(personas, client_for, make_contract):
     client = client_for(personas.finance)
     make_contract(personas.customer_a, personas.finance, [(10, date(2026, 1, 1), Condition.PREPAYMENT)])
