@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts import revenue
 from accounts.models import Customer, Stage, Status, ValueTier
+from crm.history import copy_to_history
 
 from .models import FollowUp, FollowupPolicy
 
@@ -73,14 +74,14 @@ def last_intent(*, since: datetime) -> dict[int, datetime]:
 def _set_status(ids: list[int], *, old: str, new: str, reason: str) -> int:
     changed = 0
     for batch_ids in _chunks(ids):
-        batch = list(Customer.objects.filter(pk__in=batch_ids, status=old))
-        for customer in batch:
-            customer.status = new
         # One value for every row: UPDATE … WHERE id IN (bulk_update would send a CASE with a
-        # branch per row), then the history rows in bulk.
+        # branch per row), then the history rows copied from the updated rows in one INSERT.
         with transaction.atomic():
-            Customer.objects.filter(pk__in=[customer.pk for customer in batch]).update(status=new)
-            Customer.history.bulk_history_create(batch, batch_size=CHUNK, update=True, default_change_reason=reason)
+            batch = list(
+                Customer.objects.select_for_update().filter(pk__in=batch_ids, status=old).values_list("pk", flat=True)
+            )
+            Customer.objects.filter(pk__in=batch).update(status=new)
+            copy_to_history(Customer, batch, reason=reason)
         changed += len(batch)
     return changed
 

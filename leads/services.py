@@ -28,6 +28,7 @@ from accounts.models import Stage as CustomerStage
 from accounts.services.customers import create_customer, find_duplicates, normalize_name, save_contact
 from accounts.services.lifecycle import record_won_deal
 from crm.access import can_edit_owned, has_role, is_admin, managed_team_ids
+from crm.history import copy_to_history
 from crm.roles import SALES_ROLES, Role
 
 from . import sms
@@ -271,40 +272,50 @@ def score_lead(*, lead: Lead, by=None) -> Lead:
     return lead
 
 
-def _write_scores(leads: list[Lead]) -> None:
-    """Write score, intent and breakdown of these leads. On PostgreSQL one UPDATE … FROM (VALUES …)
-    per chunk: bulk_update's CASE with a branch per row and field costs seconds per thousand rows."""
+def _write_scores(rows: list[tuple[int, int, str, dict]]) -> None:
+    """Write (id, score, intent, breakdown) rows. On PostgreSQL one UPDATE … FROM (VALUES …) per
+    chunk: bulk_update's CASE with a branch per row and field costs seconds per thousand rows."""
     if connection.vendor != "postgresql":
-        Lead.objects.bulk_update(leads, ["score", "intent", "score_breakdown"], batch_size=CHUNK)
+        Lead.objects.bulk_update(
+            [
+                Lead(pk=pk, score=score, intent=intent, score_breakdown=breakdown)
+                for pk, score, intent, breakdown in rows
+            ],
+            ["score", "intent", "score_breakdown"],
+            batch_size=CHUNK,
+        )
         return
-    breakdown = Lead._meta.get_field("score_breakdown")
+    field = Lead._meta.get_field("score_breakdown")
     table = Lead._meta.db_table
     with connection.cursor() as cursor:
-        for start in range(0, len(leads), CHUNK):
-            part = leads[start : start + CHUNK]
-            rows = ", ".join(["(%s::bigint, %s::smallint, %s::varchar, %s::jsonb)"] * len(part))
+        for start in range(0, len(rows), CHUNK):
+            part = rows[start : start + CHUNK]
+            values = ", ".join(["(%s::bigint, %s::smallint, %s::varchar, %s::jsonb)"] * len(part))
             params = [
                 value
-                for lead in part
-                for value in (
-                    lead.pk,
-                    lead.score,
-                    lead.intent,
-                    breakdown.get_db_prep_value(lead.score_breakdown, connection),
-                )
+                for pk, score, intent, breakdown in part
+                for value in (pk, score, intent, field.get_db_prep_value(breakdown, connection))
             ]
             cursor.execute(
                 f"UPDATE {table} AS lead SET score = v.score, intent = v.intent, score_breakdown = v.breakdown "  # noqa: S608 - table name from model meta
-                f"FROM (VALUES {rows}) AS v(id, score, intent, breakdown) WHERE lead.id = v.id",
+                f"FROM (VALUES {values}) AS v(id, score, intent, breakdown) WHERE lead.id = v.id",
                 params,
             )
 
 
 def rescore_all(*, by=None) -> int:
-    """Recompute every open lead's score (nightly and after a policy change), set-based in chunks."""
+    """Recompute every open lead's score (nightly and after a policy change), set-based in chunks:
+    the inputs are read as columns, only changed leads are written, each with a history row."""
     policy = ScoringPolicy.current()
-    # Whole rows: the history records copy every field (deferred fields would cost a query each).
-    qs = Lead.objects.filter(status__in=OPEN_STATUSES).select_related("channel").order_by("pk")
+    reason = _("Rescored")
+    rows = (
+        Lead.objects.filter(status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .values_list(
+            "pk", "interaction_count", "employee_band", "decision_maker_reached", "channel__quality",
+            "intent_set_by_hand", "score", "intent", "score_breakdown",
+        )
+    )  # fmt: skip
     changed, batch = 0, []
 
     def flush():
@@ -312,15 +323,23 @@ def rescore_all(*, by=None) -> int:
         if batch:
             with transaction.atomic():
                 _write_scores(batch)
-                Lead.history.bulk_history_create(
-                    batch, batch_size=CHUNK, update=True, default_user=by, default_change_reason=_("Rescored")
-                )
+                copy_to_history(Lead, [row[0] for row in batch], reason=reason, user_id=getattr(by, "pk", None))
             changed += len(batch)
             batch = []
 
-    for lead in qs.iterator(chunk_size=2000):
-        if _apply_score(lead, policy):
-            batch.append(lead)
+    for pk, interactions, band, reached, quality, by_hand, old_score, old_intent, old_breakdown in rows.iterator(
+        chunk_size=5000
+    ):
+        score, grade, breakdown = compute_score(
+            policy,
+            interaction_count=interactions,
+            employee_band=band,
+            decision_maker_reached=reached,
+            channel_quality=quality,
+        )
+        intent = old_intent if by_hand else grade
+        if (score, intent, breakdown) != (old_score, old_intent, old_breakdown):
+            batch.append((pk, score, intent, breakdown))
         if len(batch) >= CHUNK:
             flush()
     flush()
@@ -496,17 +515,16 @@ def recycle_pool(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             # Re-check "still owned and stale" under the lock: a concurrent run or a claim in
             # between must not be moved (or written to history) twice.
-            batch = list(stale_leads.select_for_update().filter(pk__in=ids[start : start + CHUNK]))
-            for lead in batch:
-                lead.owner, lead.team, lead.pool_reason = None, None, PoolReason.NO_FOLLOWUP
-                lead.status, lead.assigned_at, lead.updated_at = LeadStatus.NEW, None, now
+            batch = list(
+                stale_leads.select_for_update().filter(pk__in=ids[start : start + CHUNK]).values_list("pk", flat=True)
+            )
             # Every row gets the same values: one UPDATE … WHERE id IN (bulk_update would send a
-            # CASE with a branch per row and field), then the history rows in bulk.
-            Lead.objects.filter(pk__in=[lead.pk for lead in batch]).update(
+            # CASE with a branch per row and field), then the history rows copied in one INSERT.
+            Lead.objects.filter(pk__in=batch).update(
                 owner=None, team=None, pool_reason=PoolReason.NO_FOLLOWUP, status=LeadStatus.NEW,
                 assigned_at=None, updated_at=now,
             )  # fmt: skip
-            Lead.history.bulk_history_create(batch, batch_size=CHUNK, update=True, default_change_reason=reason)
+            copy_to_history(Lead, batch, reason=reason, when=now)
             moved_leads += len(batch)
     stale_customers = Customer.objects.filter(
         owner__isnull=False, stage=CustomerStage.PROSPECT, status=Status.ACTIVE, merged_into__isnull=True
@@ -515,11 +533,13 @@ def recycle_pool(*, now: datetime | None = None) -> dict[str, int]:
     ids = list(stale_customers.values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
         with transaction.atomic():
-            batch = list(stale_customers.select_for_update().filter(pk__in=ids[start : start + CHUNK]))
-            for customer in batch:
-                customer.owner, customer.team = None, None
-            Customer.objects.filter(pk__in=[customer.pk for customer in batch]).update(owner=None, team=None)
-            Customer.history.bulk_history_create(batch, batch_size=CHUNK, update=True, default_change_reason=reason)
+            batch = list(
+                stale_customers.select_for_update()
+                .filter(pk__in=ids[start : start + CHUNK])
+                .values_list("pk", flat=True)
+            )
+            Customer.objects.filter(pk__in=batch).update(owner=None, team=None)
+            copy_to_history(Customer, batch, reason=reason, when=now)
             moved_customers += len(batch)
     return {"leads": moved_leads, "customers": moved_customers}
 
