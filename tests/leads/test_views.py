@@ -190,6 +190,7 @@ def test_it_shows_channel_costs_only_to_those_who_may_see_amounts(world, client_
     assert "展会渠道" in rep_page and "43,210" not in rep_page
 
 
+@pytest.mark.usefixtures("stable_query_counts")
 @pytest.mark.parametrize("name", ["lead_list", "pool", "pipeline"])
 def test_it_lists_with_a_constant_number_of_queries(world, client_for, django_assert_max_num_queries, name):
     c = client_for(world.manager_a)
