@@ -26,14 +26,23 @@ class UserPreferencesMiddleware:
         if profile is not None and profile.language:
             translation.activate(profile.language)
             request.LANGUAGE_CODE = translation.get_language()
-        if profile is not None and profile.time_zone:
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(profile.time_zone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
+        zone = user_time_zone(user) if profile is not None else None
+        if zone is not None:
+            timezone.activate(zone)
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+def user_time_zone(user) -> zoneinfo.ZoneInfo | None:
+    """The time zone saved in the user's profile (None: the site's default)."""
+    name = getattr(getattr(user, "profile", None), "time_zone", "")
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 class SessionTimeoutMiddleware:

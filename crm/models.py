@@ -178,6 +178,31 @@ class DashboardPolicy(SingletonPolicy, models.Model):
 # --- audit (issue 11) ----------------------------------------------------------------------------
 
 
+class DashboardSnapshot(models.Model):
+    """A dashboard's numbers for one audience, language, time zone and filter set, computed by
+    the beat job `crm.tasks.refresh_dashboards` so that opening a dashboard reads one row instead
+    of millions. The page shows `computed_at` as the numbers' as-of time.
+
+    `audience` is "admin" (every admin sees the same numbers) or "user:<id>"; `payload` is the
+    pickled result of the dashboard's selector, written and read only by crm.dashboards.snapshots."""
+
+    dashboard = models.CharField(_("dashboard"), max_length=32)
+    audience = models.CharField(_("audience"), max_length=40)
+    variant = models.CharField(_("variant"), max_length=255)
+    payload = models.BinaryField(_("numbers"))
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("dashboard snapshot")
+        verbose_name_plural = _("dashboard snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["dashboard", "audience", "variant"], name="dashboard_snapshot_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.dashboard} {self.audience} {self.variant}"
+
+
 class AuditAction(models.TextChoices):
     CREATE = "create", pgettext_lazy("audit action", "Created")
     UPDATE = "update", pgettext_lazy("audit action", "Changed")

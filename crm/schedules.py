@@ -32,6 +32,15 @@ SCHEDULES = [
         description=_("Every minute: deliver reminders and jobs still waiting in the outbox after a crash or outage."),
         every_seconds=60,
     ),
+    Schedule(
+        name="dashboards-refresh",
+        task="crm.tasks.refresh_dashboards",
+        description=_(
+            "Every 30 minutes: precompute the unfiltered dashboards of admins, managers and finance "
+            "(the pages show the time of this run)."
+        ),
+        crontab="*/30 * * * *",
+    ),
     # leads (issue 4)
     Schedule(
         name="leads-rescore",

@@ -10,6 +10,14 @@ def heartbeat() -> int:
     return services.record_heartbeat(worker=worker).run_count
 
 
+@shared_task(name="crm.tasks.refresh_dashboards")
+def refresh_dashboards() -> dict:
+    """Every 30 minutes: recompute the unfiltered dashboards of admins, managers and finance."""
+    from .dashboards import snapshots
+
+    return snapshots.refresh()
+
+
 @shared_task(name="crm.tasks.drain_outbox")
 def drain_outbox() -> dict:
     """Every minute: deliver outbox messages still pending (after a crash or an outage)."""

@@ -6,6 +6,7 @@ from django.db import transaction
 from ..access import has_role, is_admin, managed_team_ids
 from ..models import DashboardPolicy, SalesTarget
 from ..roles import Role
+from . import snapshots
 
 
 def can_manage_targets(user) -> bool:
@@ -33,6 +34,7 @@ def save_target(*, target: SalesTarget, by) -> SalesTarget:
         **lookup,
         defaults={"won_amount": target.won_amount, "new_customers": target.new_customers, "set_by": by},
     )
+    snapshots.forget()  # the precomputed sales dashboards compare with the old target
     return saved
 
 
@@ -41,6 +43,7 @@ def delete_target(*, target: SalesTarget, by) -> None:
     if not can_manage_targets(by) or not _may_set(by, target):
         raise PermissionDenied
     target.delete()
+    snapshots.forget()
 
 
 @transaction.atomic
@@ -50,6 +53,7 @@ def save_policy(*, policy: DashboardPolicy, by) -> DashboardPolicy:
     policy.pk = 1
     policy.updated_by = by
     policy.save()
+    snapshots.forget()  # costs, margins and the cross-sell share change the precomputed numbers
     return policy
 
 

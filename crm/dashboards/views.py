@@ -17,31 +17,18 @@ from django_tables2 import RequestConfig
 
 from accounts.filters import CustomerFilter
 from accounts.selectors import archive_customers
-from crm.access import can_export, can_view_amounts, get_visible_or_404, has_role, is_admin
+from crm.access import can_export, can_view_amounts, get_visible_or_404
 from crm.audit import record_export
 from crm.exports import export_response
 from crm.models import DashboardPolicy
-from crm.roles import SALES_ROLES, Role
 
-from . import selectors, services
+from . import selectors, services, snapshots
 from .exports import checklist_headers, checklist_rows, workbook_response
 from .forms import DashboardFilterForm, DashboardPolicyForm, SalesTargetForm
+from .registry import DASHBOARDS, is_money_reader, is_receivables_reader, is_sales_reader
 from .tables import DisciplineTable
 
 logger = logging.getLogger(__name__)
-
-
-def is_sales_reader(user) -> bool:
-    return is_admin(user) or has_role(user, *SALES_ROLES)
-
-
-def is_money_reader(user) -> bool:
-    """Acquisition: managers and admins with the amounts permission."""
-    return (is_admin(user) or has_role(user, Role.MANAGER)) and can_view_amounts(user)
-
-
-def is_receivables_reader(user) -> bool:
-    return (is_admin(user) or has_role(user, Role.FINANCE, Role.MANAGER)) and can_view_amounts(user)
 
 
 def dashboards_for(user) -> list[dict]:
@@ -117,15 +104,23 @@ def visible_charts(charts: dict, show_amounts: bool) -> dict:
 def cached_numbers(request, *, key: str, scope, build):
     """The numbers of one dashboard for this user and filters, and when they were computed.
 
-    Computing a dashboard reads millions of rows (seconds at a million customers); the result is
-    kept in the cache for settings.DASHBOARD_CACHE_SECONDS per user, filters and language, and the
-    page shows its as-of time with a refresh link. Exports always compute afresh."""
+    Computing a dashboard reads millions of rows (seconds at a million customers). The unfiltered
+    dashboards of admins, managers and finance are precomputed by beat (crm.dashboards.snapshots);
+    anything else is computed here and kept in the cache for settings.DASHBOARD_CACHE_SECONDS per
+    user, filters and language. The page shows the as-of time with a refresh link, which (like an
+    export) always computes afresh."""
+    if request.GET.get("export"):
+        return build(scope), timezone.now()
+    refreshing = bool(request.GET.get("refresh"))
+    if not refreshing:
+        snapshot = snapshots.read(key, request.user, scope)
+        if snapshot is not None:
+            return snapshot
     seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 300)
-    exporting = bool(request.GET.get("export"))
-    if exporting or not seconds:
+    if not seconds:
         return build(scope), timezone.now()
     cache_key = f"dashboards:{key}:{request.user.pk}:{get_language()}:{scope.querystring()}"
-    cached = None if request.GET.get("refresh") else cache.get(cache_key)
+    cached = None if refreshing else cache.get(cache_key)
     if cached is not None:
         return cached
     result = (build(scope), timezone.now())
@@ -136,10 +131,12 @@ def cached_numbers(request, *, key: str, scope, build):
     return result
 
 
-def _page(request, *, key: str, allowed, build, template: str, extra=None):
+def _page(request, *, key: str, template: str, build=None, extra=None):
     """The shared shape of every dashboard: access check, filters, numbers, Excel export or page."""
     user = request.user
-    if not allowed(user):
+    dashboard = DASHBOARDS[key]
+    build = build or dashboard.build
+    if not dashboard.allowed(user):
         raise PermissionDenied
     form = DashboardFilterForm(request.GET or None, user=user)
     scope = form.scope()
@@ -189,42 +186,22 @@ def index(request):
 
 @login_required
 def sales(request):
-    return _page(
-        request, key="sales", allowed=is_sales_reader, build=selectors.sales, template="crm/dashboards/sales.html"
-    )
+    return _page(request, key="sales", template="crm/dashboards/sales.html")
 
 
 @login_required
 def customers(request):
-    return _page(
-        request,
-        key="customers",
-        allowed=is_sales_reader,
-        build=selectors.customer_dashboard,
-        template="crm/dashboards/customers.html",
-    )
+    return _page(request, key="customers", template="crm/dashboards/customers.html")
 
 
 @login_required
 def acquisition(request):
-    return _page(
-        request,
-        key="acquisition",
-        allowed=is_money_reader,
-        build=selectors.acquisition,
-        template="crm/dashboards/acquisition.html",
-    )
+    return _page(request, key="acquisition", template="crm/dashboards/acquisition.html")
 
 
 @login_required
 def receivables(request):
-    return _page(
-        request,
-        key="receivables",
-        allowed=is_receivables_reader,
-        build=selectors.receivables,
-        template="crm/dashboards/receivables.html",
-    )
+    return _page(request, key="receivables", template="crm/dashboards/receivables.html")
 
 
 @login_required
@@ -232,8 +209,8 @@ def cross_sell(request):
     return _page(
         request,
         key="cross_sell",
-        allowed=is_sales_reader,
-        build=lambda scope: selectors.cross_sell(scope, limit=None if request.GET.get("export") else 300),
+        # the page lists the best rows; the export has them all
+        build=(lambda scope: selectors.cross_sell(scope, limit=None)) if request.GET.get("export") else None,
         template="crm/dashboards/cross_sell.html",
     )
 
@@ -241,11 +218,11 @@ def cross_sell(request):
 @login_required
 def discipline(request):
     user = request.user
-    if not is_sales_reader(user):
+    if not DASHBOARDS["discipline"].allowed(user):
         raise PermissionDenied
     form = DashboardFilterForm(request.GET or None, user=user)
     scope = form.scope()
-    rows, as_of = cached_numbers(request, key="discipline", scope=scope, build=selectors.discipline_rows)
+    rows, as_of = cached_numbers(request, key="discipline", scope=scope, build=DASHBOARDS["discipline"].build)
     table = DisciplineTable(rows)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     if request.GET.get("export"):

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             # Derived tables (tiers, notices, scores …) come from the application's own jobs.
             previous = None
             for job in jobs.planned():
-                if not job["present"]:
+                if not job["present"] or job["target"] in jobs.CACHES:
                     continue
                 if "(full run" in job["label"] and previous and previous["result"] != {"skipped": True}:
                     continue  # the beat task did the full run already (e.g. the quarterly re-tier)
