@@ -724,40 +724,42 @@ def send_nps_surveys(*, now: datetime | None = None, base_url: str = "") -> int:
     customers = Customer.objects.filter(stage=Stage.WON, status=Status.ACTIVE, merged_into__isnull=True).exclude(
         pk__in=already
     )
-    contacts = {}
-    for contact in (
-        Contact.objects.filter(customer__in=customers).exclude(email="").order_by("customer_id", "-is_primary", "id")
+    contacts: dict[int, int] = {}  # customer id -> its contact to ask (primary first), read as columns
+    for customer_id, contact_id in (
+        Contact.objects.filter(customer__in=customers)
+        .exclude(email="")
+        .order_by("customer_id", "-is_primary", "id")
+        .values_list("customer_id", "pk")
     ):
-        contacts.setdefault(contact.customer_id, contact)
+        contacts.setdefault(customer_id, contact_id)
     team_of = dict(customers.filter(pk__in=list(contacts)).values_list("pk", "team_id"))
     surveys = [
         NpsSurvey(
             token=secrets.token_urlsafe(24),
             customer_id=customer_id,
-            contact=contact,
+            contact_id=contact_id,
             team_id=team_of.get(customer_id),
             period=period,
             sent_at=now,
             expires_at=now + valid,
         )
-        for customer_id, contact in contacts.items()
+        for customer_id, contact_id in contacts.items()
     ]
     NpsSurvey.objects.bulk_create(surveys, batch_size=CHUNK, ignore_conflicts=True)
     tokens = [s.token for s in surveys]
-    sent = []
-    for start in range(0, len(tokens), CHUNK):  # only the rows this run inserted (a racing run's are skipped)
-        sent += list(NpsSurvey.objects.filter(token__in=tokens[start : start + CHUNK]).select_related("contact"))
     messages = []
-    for survey in sent:
-        link = base + reverse("nps_answer", args=[survey.token])
-        messages.append(
-            (
-                _("How likely are you to recommend us?"),
-                _("Please answer one question (0–10) at %(link)s — the link is valid until %(until)s.")
-                % {"link": link, "until": timezone.localtime(survey.expires_at).strftime("%Y-%m-%d")},
-                survey.contact.email,
-            )
+    subject = _("How likely are you to recommend us?")
+    for start in range(0, len(tokens), CHUNK):  # only the rows this run inserted (a racing run's are skipped)
+        inserted = NpsSurvey.objects.filter(token__in=tokens[start : start + CHUNK]).values_list(
+            "token", "expires_at", "contact__email"
         )
+        for token, expires_at, email in inserted:
+            link = base + reverse("nps_answer", args=[token])
+            body = _("Please answer one question (0–10) at %(link)s — the link is valid until %(until)s.") % {
+                "link": link,
+                "until": timezone.localtime(expires_at).strftime("%Y-%m-%d"),
+            }
+            messages.append((subject, body, email))
 
     def _send():
         get_connection().send_messages(
