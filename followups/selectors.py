@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Customer, Status
@@ -34,26 +34,40 @@ def day_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7) -> dict:
-    """The signed-in person's open tasks: overdue (due before now), the rest of today, the next days;
-    and their customers whose next follow-up falls before the end of today."""
+MY_DAY_ITEMS = 50  # per section; the badge shows the full count and a link opens the whole list
+
+
+def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7, items: int = MY_DAY_ITEMS) -> dict:
+    """The signed-in person's open tasks: overdue (due before now, oldest first), the rest of today,
+    the next days; and their customers whose next follow-up falls before the end of today.
+
+    Each section lists its first `items` with the section's full count beside it: a big book has
+    thousands of overdue tasks, and a page listing them all helps no one (nor loads fast)."""
     now = now or timezone.now()
     start, end = day_bounds(now)
-    tasks = list(
-        Task.objects.filter(assignee=user, status=TaskStatus.OPEN, due_at__lt=end + timedelta(days=upcoming_days))
-        .select_related("customer")
-        .order_by("due_at", "id")[:300]
+    horizon = end + timedelta(days=upcoming_days)
+    mine = Task.objects.filter(assignee=user, status=TaskStatus.OPEN)
+    sections = {
+        "overdue": Q(due_at__lt=now),
+        "today": Q(due_at__gte=now, due_at__lt=end),
+        "upcoming": Q(due_at__gte=end, due_at__lt=horizon),
+    }
+    counts = mine.filter(due_at__lt=horizon).aggregate(
+        **{name: Count("pk", filter=condition) for name, condition in sections.items()}
+    )
+    tasks = {
+        name: list(mine.filter(condition).select_related("customer").order_by("due_at", "id")[:items])
+        for name, condition in sections.items()
+    }
+    due = Customer.objects.filter(owner=user, merged_into__isnull=True, next_followup_at__lt=end).exclude(
+        status=Status.BLACKLISTED
     )
     due_customers = list(
-        Customer.objects.filter(owner=user, merged_into__isnull=True, next_followup_at__lt=end)
-        .exclude(status=Status.BLACKLISTED)
-        .only("id", "name", "next_followup_at", "next_step", "last_followup_at")
-        .order_by("next_followup_at")[:100]
+        due.only("id", "name", "next_followup_at", "next_step", "last_followup_at").order_by("next_followup_at")[:items]
     )
     return {
-        "overdue": [t for t in tasks if t.due_at < now],
-        "today": [t for t in tasks if now <= t.due_at < end],
-        "upcoming": [t for t in tasks if t.due_at >= end],
+        **tasks,
+        "counts": {**counts, "due_customers": due.count() if len(due_customers) == items else len(due_customers)},
         "due_customers": due_customers,
         "day_start": start,
         "day_end": end,

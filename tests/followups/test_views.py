@@ -63,6 +63,36 @@ def test_it_shows_a_rep_their_overdue_today_and_upcoming_tasks_and_due_follow_up
     assert "MARKER-B" not in response.content.decode()
 
 
+@time_machine.travel(timezone.make_aware(timezone.datetime(2026, 11, 23, 10, 0)), tick=False)
+def test_a_big_book_shows_the_oldest_overdue_tasks_with_the_full_count_and_still_today(personas, client_for):
+    from followups.selectors import MY_DAY_ITEMS
+
+    now = timezone.now()
+    Task.objects.bulk_create(
+        Task(
+            customer=personas.customer_a,
+            assignee=personas.rep_a,
+            team=personas.team_a,
+            title=f"逾期{n:02d}",
+            due_at=now - timedelta(days=60 - n),
+        )
+        for n in range(MY_DAY_ITEMS + 3)
+    )
+    services.create_task(
+        customer=personas.customer_a, assignee=personas.rep_a, title="今天的", due_at=now + timedelta(hours=2),
+        by=personas.rep_a,
+    )  # fmt: skip
+    response = client_for(personas.rep_a).get(reverse("followups:my_day"))
+    page = response.content.decode()
+    ctx = response.context
+    assert len(ctx["overdue"]) == MY_DAY_ITEMS and ctx["overdue"][0].title == "逾期00"  # oldest first
+    assert ctx["counts"]["overdue"] == MY_DAY_ITEMS + 3
+    assert f'data-testid="overdue-count">{MY_DAY_ITEMS + 3}<' in page
+    assert reverse("followups:task_list") + "?overdue=true" in page
+    assert [t.title for t in ctx["today"]] == ["今天的"]  # not crowded out by the overdue ones
+    assert page.count('data-testid="more"') == 1
+
+
 def test_it_builds_my_day_in_a_fixed_number_of_queries(personas, client_for, django_assert_max_num_queries):
     client = client_for(personas.rep_a)
     client.get(reverse("followups:my_day"))
