@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Customer, Status
@@ -34,7 +34,8 @@ def day_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-MY_DAY_ITEMS = 50  # per section; the badge shows the full count and a link opens the whole list
+MY_DAY_ITEMS = 25  # per section, as a list page; the badge shows the count and a link opens the whole list
+COUNT_CAP = 1000
 
 
 def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7, items: int = MY_DAY_ITEMS) -> dict:
@@ -52,9 +53,9 @@ def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7, items: 
         "today": Q(due_at__gte=now, due_at__lt=end),
         "upcoming": Q(due_at__gte=end, due_at__lt=horizon),
     }
-    counts = mine.filter(due_at__lt=horizon).aggregate(
-        **{name: Count("pk", filter=condition) for name, condition in sections.items()}
-    )
+    # Counted up to COUNT_CAP (shown as "1000+"): an exact count of a 100,000-task book costs more
+    # than the rest of the page, and past a thousand the number no longer changes what one does.
+    counts = {name: mine.filter(condition).order_by()[: COUNT_CAP + 1].count() for name, condition in sections.items()}
     tasks = {
         name: list(mine.filter(condition).select_related("customer").order_by("due_at", "id")[:items])
         for name, condition in sections.items()
@@ -67,7 +68,8 @@ def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7, items: 
     )
     return {
         **tasks,
-        "counts": {**counts, "due_customers": due.count() if len(due_customers) == items else len(due_customers)},
+        "counts": {**counts, "due_customers": due.order_by()[: COUNT_CAP + 1].count()},
+        "count_cap": COUNT_CAP,
         "due_customers": due_customers,
         "day_start": start,
         "day_end": end,

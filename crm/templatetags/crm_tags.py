@@ -51,3 +51,9 @@ def td_attrs(column):
     if column.name not in built:
         built[column.name] = column.attrs["td"].as_html()
     return built[column.name]
+
+
+@register.filter
+def capped(count: int, cap: int) -> str:
+    """A count that was only counted up to `cap` (one more means "more than that"): 1000 → "1000+"."""
+    return f"{cap}+" if count > cap else str(count)

@@ -93,13 +93,29 @@ def test_a_big_book_shows_the_oldest_overdue_tasks_with_the_full_count_and_still
     assert page.count('data-testid="more"') == 1
 
 
+def test_my_day_counts_a_huge_section_only_up_to_the_cap(personas, client_for, monkeypatch):
+    from followups import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    now = timezone.now()
+    Task.objects.bulk_create(
+        Task(customer=personas.customer_a, assignee=personas.rep_a, team=personas.team_a, title=f"逾期{n}",
+             due_at=now - timedelta(days=n + 1))
+        for n in range(5)
+    )  # fmt: skip
+    response = client_for(personas.rep_a).get(reverse("followups:my_day"))
+    assert response.context["counts"]["overdue"] == 4  # counted to the cap and one more
+    assert 'data-testid="overdue-count">3+<' in response.content.decode()
+
+
 def test_it_builds_my_day_in_a_fixed_number_of_queries(personas, client_for, django_assert_max_num_queries):
     client = client_for(personas.rep_a)
     client.get(reverse("followups:my_day"))
     for i in range(15):
         customer = Customer.objects.create(name=f"客户{i}", owner=personas.rep_a, team=personas.team_a)
         _task(personas, customer=customer, due=timezone.now() + timedelta(hours=i - 7))
-    with django_assert_max_num_queries(12):
+    # session, user, notices, then per section one capped count and one short list: no query per row
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("followups:my_day"))
     assert len(response.context["overdue"]) + len(response.context["today"]) + len(response.context["upcoming"]) == 15
 
