@@ -63,3 +63,23 @@ def test_a_manager_filters_to_one_rep_and_downloads_the_checklist(world, new_pag
     with page.expect_download() as download:
         page.locator("[data-testid=checklist-export]").click()
     assert download.value.suggested_filename.endswith(".xlsx")
+
+
+def test_a_precomputed_dashboard_opens_with_its_as_of_time_and_refreshes(world, new_page, screenshot):  # noqa: F811
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from crm.dashboards import snapshots
+    from crm.models import DashboardSnapshot
+
+    snapshots.refresh()  # what beat does every 30 minutes
+    DashboardSnapshot.objects.update(computed_at=datetime(2026, 1, 2, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    page = new_page(world.manager_a)
+    page.goto(page.base_url + reverse("dashboards:sales"))
+    for chart in CHARTS["sales"]:
+        page.locator(f"[data-testid=chart-{chart}] canvas").first.wait_for()
+    assert "2026-01-02 08:30" in page.locator("[data-testid=dashboard-as-of]").inner_text()
+    screenshot(page, "dashboards-sales-precomputed")
+    page.locator("[data-testid=dashboard-refresh]").click()
+    page.locator("[data-testid=dashboard-filters]").wait_for()
+    assert "2026-01-02 08:30" not in page.locator("[data-testid=dashboard-as-of]").inner_text()

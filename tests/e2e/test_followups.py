@@ -61,6 +61,32 @@ def test_it_lets_a_rep_complete_a_task_by_logging_a_follow_up_from_my_day(person
     assert Customer.objects.get(pk=personas.customer_a.pk).next_step == "安排演示"
 
 
+def test_a_long_overdue_list_shows_its_first_tasks_and_leads_to_the_whole_list(personas, new_page, screenshot):
+    from followups.selectors import MY_DAY_ITEMS
+
+    now = timezone.now()
+    Task.objects.bulk_create(
+        Task(
+            customer=personas.customer_a,
+            assignee=personas.rep_a,
+            team=personas.team_a,
+            title=f"逾期回访{n:02d}",
+            due_at=now - timedelta(days=80 - n),
+        )
+        for n in range(MY_DAY_ITEMS + 5)
+    )
+    page = new_page(personas.rep_a)
+    page.goto(page.base_url + reverse("followups:my_day"))
+    overdue = page.locator("[data-testid=overdue]")
+    assert overdue.locator("[data-testid=overdue-count]").inner_text() == str(MY_DAY_ITEMS + 5)
+    assert overdue.locator(".list-group-item").count() == MY_DAY_ITEMS
+    overdue.locator("[data-testid=more]").scroll_into_view_if_needed()
+    screenshot(page, "my-day-long-overdue")
+    overdue.locator("[data-testid=more] a").click()
+    page.wait_for_url("**/followups/tasks/?overdue=true")
+    assert "逾期回访00" in page.content()
+
+
 def test_it_works_on_a_375_px_phone_with_a_field_check_in(personas, new_page, screenshot):
     task = _overdue_task(personas)
     page = new_page(personas.rep_a)
