@@ -205,12 +205,12 @@ def sales(scope: Scope) -> dict:
             "monthly": axis(
                 [month_label(m) for m in months],
                 series(_("New customers"), "bar", [int(new_by_month.get(m, 0)) for m in months]),
-                series(_("Won amount"), "line", [won_by_month.get(m, ZERO) for m in months], money=True),
+                series(_("Won amount"), "line", [won_by_month.get(m, ZERO) for m in months], money=True, right=True),
             ),
             "pipeline": axis(
                 [row[0] for row in pipeline_section.rows],
                 series(_("Opportunities"), "bar", [r["n"] for r in pipeline]),
-                series(_("Amount"), "line", [r["total"] for r in pipeline], money=True),
+                series(_("Amount"), "line", [r["total"] for r in pipeline], money=True, right=True),
             ),
             "targets": axis(
                 [row[0] for row in target_rows],
