@@ -50,3 +50,24 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("company", locale="zh_CN")
     owner = factory.SubFactory(UserFactory, role=Role.SALES_REP)
     team = factory.LazyAttribute(lambda c: c.owner.profile.team if c.owner else None)
+
+
+def overdue_tasks(personas, count: int, title: str):
+    """`count` open tasks of rep_a on customer_a, due 1…count days ago plus a week, oldest first by title."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from followups.models import Task
+
+    now = timezone.now()
+    return Task.objects.bulk_create(
+        Task(
+            customer=personas.customer_a,
+            assignee=personas.rep_a,
+            team=personas.team_a,
+            title=f"{title}{n:02d}",
+            due_at=now - timedelta(days=count + 7 - n),
+        )
+        for n in range(count)
+    )

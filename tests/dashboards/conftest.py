@@ -30,6 +30,14 @@ from leads.models import Channel, ChannelCost, Lead, LeadStatus, Opportunity, Op
 from tests.factories import CustomerFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A valid post of the dashboard settings form (unit costs, margin, lifetime, cross-sell share).
+SETTINGS_FORM = {
+    "visit_cost": "1000",
+    "activity_cost": "20",
+    "default_margin": "25",
+    "max_lifetime_years": "6",
+    "cross_sell_share": "60",
+}
 START, END = date(2026, 1, 1), date(2026, 3, 31)
 
 

@@ -13,7 +13,7 @@ from crm.dashboards import snapshots
 from crm.models import DashboardSnapshot
 from crm.tasks import refresh_dashboards
 from leads.models import OppStage
-from tests.dashboards.conftest import at, make_opportunity
+from tests.dashboards.conftest import SETTINGS_FORM, at, make_opportunity
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,15 +92,15 @@ def test_filters_language_and_time_zone_select_the_snapshot(world, refreshed):
 
 def test_settings_and_targets_changes_drop_the_snapshots(world, refreshed, client_for):
     assert DashboardSnapshot.objects.exists()
-    client_for(world.manager_a).post(
-        reverse("dashboards:settings"),
-        {
-            "visit_cost": "1000",
-            "activity_cost": "20",
-            "default_margin": "25",
-            "max_lifetime_years": "6",
-            "cross_sell_share": "60",
-        },
+    client = client_for(world.manager_a)
+    client.post(reverse("dashboards:settings"), SETTINGS_FORM)
+    assert not DashboardSnapshot.objects.exists()
+    with time_machine.travel(NOW, tick=False):
+        refresh_dashboards.apply(throw=True).get()
+    assert DashboardSnapshot.objects.exists()
+    client.post(
+        reverse("dashboards:targets"),
+        {"month": "2026-03", "team": world.team_a.pk, "won_amount": "200000", "new_customers": "2"},
     )
     assert not DashboardSnapshot.objects.exists()
 

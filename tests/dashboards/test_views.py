@@ -10,7 +10,7 @@ import time_machine
 from django.urls import reverse
 
 from crm.models import DashboardPolicy, SalesTarget
-from tests.dashboards.conftest import at
+from tests.dashboards.conftest import SETTINGS_FORM, at
 
 pytestmark = pytest.mark.django_db
 RANGE = "?start=2026-01-01&end=2026-03-31"
@@ -107,13 +107,7 @@ def test_managers_set_targets_for_their_team_only(world, client_for):
 def test_managers_change_the_unit_costs(world, client_for):
     client_for(world.manager_a).post(
         reverse("dashboards:settings"),
-        {
-            "visit_cost": "1000",
-            "activity_cost": "20",
-            "default_margin": "25",
-            "max_lifetime_years": "6",
-            "cross_sell_share": "60",
-        },
+        SETTINGS_FORM,
     )
     assert DashboardPolicy.current().visit_cost == Decimal(1000)
 

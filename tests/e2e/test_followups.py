@@ -11,6 +11,7 @@ from accounts.services.tiering import ensure_default_strategies
 from followups import services
 from followups.cadences import create_cadence_tasks
 from followups.models import FollowUp, NpsResponse, NpsSurvey, SopStep, Task, TaskStatus, TeamChannel
+from tests.factories import overdue_tasks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -64,17 +65,7 @@ def test_it_lets_a_rep_complete_a_task_by_logging_a_follow_up_from_my_day(person
 def test_a_long_overdue_list_shows_its_first_tasks_and_leads_to_the_whole_list(personas, new_page, screenshot):
     from followups.selectors import MY_DAY_ITEMS
 
-    now = timezone.now()
-    Task.objects.bulk_create(
-        Task(
-            customer=personas.customer_a,
-            assignee=personas.rep_a,
-            team=personas.team_a,
-            title=f"逾期回访{n:02d}",
-            due_at=now - timedelta(days=80 - n),
-        )
-        for n in range(MY_DAY_ITEMS + 5)
-    )
+    overdue_tasks(personas, MY_DAY_ITEMS + 5, "逾期回访")
     page = new_page(personas.rep_a)
     page.goto(page.base_url + reverse("followups:my_day"))
     overdue = page.locator("[data-testid=overdue]")

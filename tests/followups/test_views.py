@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Contact, Customer, Stage
 from followups import services
 from followups.models import Complaint, FollowUp, Notification, NpsResponse, NpsSurvey, SopStep, Task, TaskStatus
+from tests.factories import overdue_tasks
 
 
 def _task(personas, customer=None, assignee=None, due=None):
@@ -68,16 +69,7 @@ def test_a_big_book_shows_the_oldest_overdue_tasks_with_the_full_count_and_still
     from followups.selectors import MY_DAY_ITEMS
 
     now = timezone.now()
-    Task.objects.bulk_create(
-        Task(
-            customer=personas.customer_a,
-            assignee=personas.rep_a,
-            team=personas.team_a,
-            title=f"逾期{n:02d}",
-            due_at=now - timedelta(days=60 - n),
-        )
-        for n in range(MY_DAY_ITEMS + 3)
-    )
+    overdue_tasks(personas, MY_DAY_ITEMS + 3, "逾期")
     services.create_task(
         customer=personas.customer_a, assignee=personas.rep_a, title="今天的", due_at=now + timedelta(hours=2),
         by=personas.rep_a,
