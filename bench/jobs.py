@@ -47,7 +47,12 @@ def planned() -> list[dict]:
         if fallback and _resolve(fallback) is not None:
             # the beat task may skip when it is not due (quarterly): measure the full run as well
             rows.append(
-                {"label": f"{label} (full run: {fallback.rpartition('.')[2]})", "target": fallback, "present": True}
+                {
+                    "label": f"{label} (full run: {fallback.rpartition('.')[2]})",
+                    "target": fallback,
+                    "present": True,
+                    "full_run": True,
+                }
             )
         elif match is None:
             rows.append({"label": label, "target": "", "present": False})

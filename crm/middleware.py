@@ -26,7 +26,7 @@ class UserPreferencesMiddleware:
         if profile is not None and profile.language:
             translation.activate(profile.language)
             request.LANGUAGE_CODE = translation.get_language()
-        zone = user_time_zone(user) if profile is not None else None
+        zone = user_time_zone(user)
         if zone is not None:
             timezone.activate(zone)
         else:

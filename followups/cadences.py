@@ -35,6 +35,7 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Customer, MaintenanceStrategy, Stage, Status
 from accounts.services.tiering import strategy_for
+from crm.history import copy_to_history
 
 from .models import FollowupPolicy, Responsible, Task, TaskOrigin, TaskStatus
 from .selectors import day_bounds
@@ -213,20 +214,10 @@ def _run_chunk(chunk, now, horizon, strategies, plans, dormant) -> tuple[int, in
 
 
 def _supersede(tasks) -> int:
-    """Mark the open ones of `tasks` superseded, with a history row each.
-
-    Every row gets the same value: one UPDATE … WHERE id IN per chunk (bulk_update would send a
-    CASE with a branch per row), then the history rows in bulk."""
-    superseded = list(tasks.filter(status=TaskStatus.OPEN))
-    for task in superseded:
-        task.status = TaskStatus.SUPERSEDED
-    for start in range(0, len(superseded), CHUNK):
-        ids = [task.pk for task in superseded[start : start + CHUNK]]
-        Task.objects.filter(pk__in=ids).update(status=TaskStatus.SUPERSEDED)
-    Task.history.bulk_history_create(
-        superseded,
-        batch_size=CHUNK,
-        update=True,
-        default_change_reason=_("Superseded: the customer's cadence changed"),
-    )
-    return len(superseded)
+    """Mark the open ones of `tasks` superseded, with a history row each: one UPDATE … WHERE id IN
+    per chunk (every row gets the same value), then the history rows copied set-based."""
+    ids = list(tasks.filter(status=TaskStatus.OPEN).values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        Task.objects.filter(pk__in=ids[start : start + CHUNK]).update(status=TaskStatus.SUPERSEDED)
+    copy_to_history(Task, ids, reason=_("Superseded: the customer's cadence changed"))
+    return len(ids)

@@ -5,7 +5,7 @@ the numbers in DashboardSnapshot. Opening such a dashboard then reads one row: a
 customers a dashboard's selector reads millions of rows (seconds), its snapshot a few kilobytes.
 
 A snapshot is used only when audience, language, time zone and filters match exactly; anything
-else is computed on request (and cached, see views.cached_numbers). The page shows the as-of time.
+else is computed on request and cached (`numbers`). The page shows the as-of time.
 A rep's personal dashboards cover one book and are computed on request.
 """
 
@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone, translation
 
@@ -56,6 +57,29 @@ def read(key: str, user, scope) -> tuple[object, datetime] | None:
         logger.warning("dashboard snapshot %s for %s unreadable", key, audience(user), exc_info=True)
         return None
     return numbers, row[1]
+
+
+def numbers(key: str, user, scope, build, *, fresh: bool = False) -> tuple[object, datetime]:
+    """(numbers, computed_at) of one dashboard for this user and scope: the matching snapshot, else
+    the cached computation (settings.DASHBOARD_CACHE_SECONDS per user, filters and language), else
+    `build(scope)` now. `fresh` skips both and recomputes (the page's "Refresh")."""
+    if not fresh:
+        snapshot = read(key, user, scope)
+        if snapshot is not None:
+            return snapshot
+    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 300)
+    if not seconds:
+        return build(scope), timezone.now()
+    cache_key = f"dashboards:{key}:{user.pk}:{translation.get_language()}:{scope.querystring()}"
+    cached = None if fresh else cache.get(cache_key)
+    if cached is not None:
+        return cached
+    result = (build(scope), timezone.now())
+    try:
+        cache.set(cache_key, result, seconds)
+    except (pickle.PicklingError, TypeError, AttributeError):  # numbers that cannot be pickled: no cache
+        logger.warning("dashboard %s not cached: its numbers cannot be pickled", key, exc_info=True)
+    return result
 
 
 def readers():

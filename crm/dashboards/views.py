@@ -1,16 +1,10 @@
 """Thin views of the dashboards: check the role, parse the filters, call a selector, render or export."""
 
-import logging
-import pickle
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
@@ -27,8 +21,6 @@ from .exports import checklist_headers, checklist_rows, workbook_response
 from .forms import DashboardFilterForm, DashboardPolicyForm, SalesTargetForm
 from .registry import DASHBOARDS, is_money_reader, is_receivables_reader, is_sales_reader
 from .tables import DisciplineTable
-
-logger = logging.getLogger(__name__)
 
 
 def dashboards_for(user) -> list[dict]:
@@ -102,33 +94,11 @@ def visible_charts(charts: dict, show_amounts: bool) -> dict:
 
 
 def cached_numbers(request, *, key: str, scope, build):
-    """The numbers of one dashboard for this user and filters, and when they were computed.
-
-    Computing a dashboard reads millions of rows (seconds at a million customers). The unfiltered
-    dashboards of admins, managers and finance are precomputed by beat (crm.dashboards.snapshots);
-    anything else is computed here and kept in the cache for settings.DASHBOARD_CACHE_SECONDS per
-    user, filters and language. The page shows the as-of time with a refresh link, which (like an
-    export) always computes afresh."""
+    """The numbers of one dashboard and when they were computed: an export computes afresh, a page
+    reads the precomputed or cached ones unless "Refresh" was clicked (crm.dashboards.snapshots)."""
     if request.GET.get("export"):
         return build(scope), timezone.now()
-    refreshing = bool(request.GET.get("refresh"))
-    if not refreshing:
-        snapshot = snapshots.read(key, request.user, scope)
-        if snapshot is not None:
-            return snapshot
-    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 300)
-    if not seconds:
-        return build(scope), timezone.now()
-    cache_key = f"dashboards:{key}:{request.user.pk}:{get_language()}:{scope.querystring()}"
-    cached = None if refreshing else cache.get(cache_key)
-    if cached is not None:
-        return cached
-    result = (build(scope), timezone.now())
-    try:
-        cache.set(cache_key, result, seconds)
-    except (pickle.PicklingError, TypeError, AttributeError):  # numbers that cannot be pickled: no cache
-        logger.warning("dashboard %s not cached: its numbers cannot be pickled", key, exc_info=True)
-    return result
+    return snapshots.numbers(key, request.user, scope, build, fresh=bool(request.GET.get("refresh")))
 
 
 def _page(request, *, key: str, template: str, build=None, extra=None):
