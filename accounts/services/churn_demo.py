@@ -3,7 +3,8 @@
 Runs after the follow-up, receivables and tiering seeders (crm.demo), so the signals those apps
 register already see complaints, NPS answers and overdue installments. This seeder only touches
 what accounts owns — weekly usage, the budget-cut flag of the tier inputs, the last follow-up time
-— and picks its stories from what the other signals already report, so that the scan finds:
+— re-tiers after the budget cuts, and picks its stories from what the other signals already
+report, so that the scan finds:
 
 - high risk: customers with an overdue payment or complaint who also stopped using the product,
   cut their budget and were not followed up within their cadence;
@@ -22,7 +23,7 @@ from django.utils import timezone
 from .. import health
 from ..models import BudgetLevel, Customer, MaintenanceStrategy, Stage, TierAssessment, TierInputs, UsageWeek
 from .churn import current_policy, monday_of, run_scan
-from .tiering import strategy_for
+from .tiering import apply_retier, strategy_for
 
 WEEKS = 10
 DEFAULT_CADENCE = 30
@@ -102,5 +103,8 @@ def seed_churn(*, seed: int = 20261130) -> dict:
             [TierInputs(customer_id=pk) for pk in cuts], batch_size=1000, ignore_conflicts=True
         )
         TierInputs.objects.filter(customer_id__in=cuts).update(budget_level=BudgetLevel.CUT)
+    # A cut budget lowers the potential: the tiers follow now, not at the next seed's re-tier, so
+    # the cadence tasks seeded after this see final strategies and a second seed creates none.
+    apply_retier(now=now)
     result = run_scan(now=now)
     return {"usage_weeks": len(usage), "health_scored": result["customers"], "high_risk": result["new_high_risk"]}

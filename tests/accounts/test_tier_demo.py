@@ -16,7 +16,8 @@ def test_the_demo_tiers_every_customer_with_a_realistic_spread():
     tiers = dict(TierAssessment.objects.values_list("tier").annotate(n=Count("pk")))
     assert sum(tiers.values()) == 120
     assert tiers.get("A", 0) >= 2 and tiers.get("B", 0) >= 5 and tiers["C"] > tiers["B"] > tiers["A"]
-    assert MaintenanceStrategy.objects.count() == 3 and TierRun.objects.count() == 1
+    # the first re-tier, and the one after the churn stories cut some budgets
+    assert MaintenanceStrategy.objects.count() == 3 and TierRun.objects.count() == 2
     for opp in Opportunity.objects.filter(stage=OppStage.WON).prefetch_related("stage_changes")[:50]:
         assert [c.to_stage for c in opp.stage_changes.all()][-1] == "won"
     deals = Opportunity.objects.count()
