@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import cny, person
 
 from .models import Customer, Potential, Relationship, Stage, Status
@@ -26,7 +27,7 @@ def completeness_badge(score: int) -> str:
     return format_html('<span class="badge {}" data-completeness="{}">{}%</span>', css, score, score)
 
 
-class CustomerTable(tables.Table):
+class CustomerTable(CrmTable):
     """The archive list. Columns other than `select` and `name` can be hidden by the user."""
 
     select = tables.CheckBoxColumn(
@@ -188,7 +189,7 @@ DEFAULT_COLUMNS = [
 ]
 
 
-class IncompleteTable(tables.Table):
+class IncompleteTable(CrmTable):
     """Active customers lacking a required field, with what is missing."""
 
     name = tables.Column(

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import person
 
 from . import health
@@ -27,7 +28,7 @@ def days_since(customer) -> int | None:
     return (timezone.now() - moment).days if moment else None
 
 
-class WarningTable(tables.Table):
+class WarningTable(CrmTable):
     """The churn-warning list (流失预警名单)."""
 
     customer = tables.Column(verbose_name=_("Customer"), order_by=("customer__name",))

@@ -3,12 +3,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import cny, person
 
 from .models import TierAssessment
 
 
-class TierCellTable(tables.Table):
+class TierCellTable(CrmTable):
     """Customers of one matrix cell (or of the whole matrix), with their label and the why."""
 
     customer = tables.Column(

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_safe
 from django_tables2 import RequestConfig
 
 from accounts.selectors import visible_customers
+from crm.tables import Table as CrmTable
 
 from . import audit
 from .access import can_view_amounts, get_visible_or_404, has_role, is_admin, managed_team_ids
@@ -93,7 +94,7 @@ class TrailFilterForm(forms.Form):
         )
 
 
-class TrailTable(tables.Table):
+class TrailTable(CrmTable):
     at = tables.DateTimeColumn(verbose_name=_("When"), format="Y-m-d H:i")
     username = tables.Column(verbose_name=_("Who"), empty_values=())
     action = tables.Column(verbose_name=_("Action"))
@@ -156,7 +157,7 @@ def user_trail(request, pk: int):
     )
 
 
-class UserTable(tables.Table):
+class UserTable(CrmTable):
     username = tables.Column(verbose_name=_("User name"))
     name = tables.Column(verbose_name=_("Name"), accessor="pk", orderable=False)
     team = tables.Column(verbose_name=_("Team"), accessor="profile__team", order_by=("profile__team__name",))

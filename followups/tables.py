@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import person
 
 from .models import Complaint, Task, TaskStatus
@@ -16,7 +17,7 @@ STATUS_BADGES = {
 }
 
 
-class TaskTable(tables.Table):
+class TaskTable(CrmTable):
     title = tables.Column(verbose_name=_("Task"), attrs={"td": {"class": "fw-semibold"}})
     customer = tables.Column(verbose_name=_("Customer"), order_by=("customer__name",))
     assignee = tables.Column(verbose_name=_("Assignee"), order_by=("assignee__username",))
@@ -62,7 +63,7 @@ class TaskTable(tables.Table):
         return format_html('<a class="btn btn-sm btn-outline-primary" href="{}">{}</a>', url, _("Log"))
 
 
-class ComplaintTable(tables.Table):
+class ComplaintTable(CrmTable):
     customer = tables.Column(verbose_name=_("Customer"), order_by=("customer__name",))
     kind = tables.Column(verbose_name=_("Kind"))
     severity = tables.Column(verbose_name=_("Severity"))

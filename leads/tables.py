@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import cny, person
 
 from .models import Intent, Lead, LeadStatus, Opportunity, OppStage
@@ -30,7 +31,7 @@ def badge(css: str, label) -> str:
     return format_html('<span class="badge {}">{}</span>', css, label)
 
 
-class LeadTable(tables.Table):
+class LeadTable(CrmTable):
     company = tables.Column(linkify=True, verbose_name=_("Company"), attrs={"td": {"class": "fw-semibold"}})
     contact_name = tables.Column(verbose_name=_("Contact"))
     channel = tables.Column(verbose_name=_("Channel"), order_by=("channel__name",))
@@ -70,7 +71,7 @@ class LeadTable(tables.Table):
         return person(value)
 
 
-class PoolTable(tables.Table):
+class PoolTable(CrmTable):
     company = tables.Column(linkify=True, verbose_name=_("Company"), attrs={"td": {"class": "fw-semibold"}})
     industry = tables.Column(verbose_name=_("Industry"))
     employee_band = tables.Column(verbose_name=_("Employees"))
@@ -116,7 +117,7 @@ class PoolTable(tables.Table):
         )
 
 
-class OpportunityTable(tables.Table):
+class OpportunityTable(CrmTable):
     name = tables.Column(linkify=True, verbose_name=_("Name"), attrs={"td": {"class": "fw-semibold"}})
     customer = tables.Column(verbose_name=_("Customer"), order_by=("customer__name",))
     stage = tables.Column(verbose_name=_("Stage"))

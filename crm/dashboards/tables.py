@@ -1,8 +1,10 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import Table as CrmTable
 
-class DisciplineTable(tables.Table):
+
+class DisciplineTable(CrmTable):
     """Team discipline per rep (rows are dicts from selectors.discipline_rows); sortable, exportable."""
 
     rep = tables.Column(verbose_name=_("Rep"))

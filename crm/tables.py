@@ -1,0 +1,132 @@
+"""The base of every CRM table: django-tables2 with rows that plan each column once.
+
+For every cell, django-tables2 parses the column's accessor, looks the model field up to see
+whether it has choices, asks `inspect.signature` which arguments the render method takes, and
+reads a model attribute by first trying `record[name]` (an exception per cell on a model). The
+answers depend on the column and the record's class only, so a page of 25 rows × 20 columns
+asked the same questions 500 times — a third of a list page's rendering. Here each column is
+planned once per table and record class; the cell values and their rendering are unchanged
+(tests/crm/test_tables.py compares them with the library's own rows).
+"""
+
+import inspect
+from dataclasses import dataclass
+from functools import partialmethod
+
+import django_tables2 as tables
+from django.db import models
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
+from django_tables2.columns import ManyToManyColumn
+from django_tables2.columns.linkcolumn import BaseLinkColumn
+from django_tables2.rows import BoundRow, BoundRows
+from django_tables2.utils import Accessor, signature
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    bits: tuple[str, ...]  # the accessor's path
+    labels: dict | None  # a field with choices: its labels (lazy), as get_FOO_display() reads them
+    render_args: tuple[str, ...] | None  # None: the render method takes **kwargs
+
+
+def plan_cell(bound_column, record_class) -> CellPlan:
+    accessor = Accessor(bound_column.accessor)
+    field = accessor.get_field(record_class) if issubclass(record_class, models.Model) else None
+    args, catch_all = signature(bound_column.render)
+    return CellPlan(
+        bits=tuple(accessor.bits),
+        labels=choice_labels(field),
+        render_args=None if catch_all else tuple(args),
+    )
+
+
+def choice_labels(field) -> dict | None:
+    """{value: label} of a field with choices whose model keeps Django's own get_FOO_display
+    (which rebuilds this dict on every call); None otherwise."""
+    if not getattr(field, "choices", None) or not getattr(field, "model", None):
+        return None
+    display = inspect.getattr_static(field.model, f"get_{field.name}_display", None)
+    return dict(make_hashable(field.flatchoices)) if isinstance(display, partialmethod) else None
+
+
+def resolve_on_model(record: models.Model, bits: tuple[str, ...]):
+    """Accessor.resolve for a model instance: a model has no `[name]`, so its attributes are read
+    directly (the library tries `record[name]` first and catches the error); calls what is
+    callable unless it alters data; stops at None. Past the models, the library resolves."""
+    current = record
+    for index, bit in enumerate(bits):
+        if not isinstance(current, models.Model):
+            return Accessor("__".join(bits[index:])).resolve(current)
+        current = getattr(current, bit)
+        if callable(current) and not getattr(current, "do_not_call_in_templates", False):
+            if getattr(current, "alters_data", False):
+                raise ValueError(f"Refusing to call {current.__name__}() because `.alters_data = True`")
+            current = current()
+        if current is None:
+            break
+    return current
+
+
+class PlannedRow(BoundRow):
+    def _get_and_render_with(self, bound_column, render_func, default):
+        record = self.record
+        if not isinstance(record, models.Model):
+            return super()._get_and_render_with(bound_column, render_func, default)
+        plan = self.table.cell_plan(bound_column, type(record))
+        column = bound_column.column
+        try:
+            owner = resolve_on_model(record, plan.bits[:-1]) if plan.labels is not None else None
+            if isinstance(owner, models.Model):  # a field with choices shows its label
+                value = getattr(owner, plan.bits[-1])
+                value = force_str(plan.labels.get(make_hashable(value), value), strings_only=True)
+            else:
+                value = resolve_on_model(record, plan.bits)
+        except Exception:
+            # as the library: a column that is not a field (e.g. a link with fixed text)
+            if isinstance(column, BaseLinkColumn) and column.text is not None:
+                return render_func(bound_column)
+            value = None
+        if value in column.empty_values or (isinstance(column, ManyToManyColumn) and not value.exists()):
+            return default
+        return render_func(bound_column, value)
+
+    def _call_render(self, bound_column, value=None):
+        plan = self.table.cell_plan(bound_column, type(self.record))
+        available = self._optional_cell_arguments(bound_column, value)
+        if plan.render_args is None:
+            content = bound_column.render(**available)
+        elif all(name in available for name in plan.render_args):
+            content = bound_column.render(**{name: available[name] for name in plan.render_args})
+        else:
+            content = None  # as call_with_appropriate: an argument it wants is not on offer
+        return bound_column.link(content, **available) if bound_column.link else content
+
+
+class PlannedRows(BoundRows):
+    def __iter__(self):
+        yield from self.generator_pinned_row(self.pinned_data.get("top"))
+        for record in self.data:
+            yield PlannedRow(record, table=self.table)
+        yield from self.generator_pinned_row(self.pinned_data.get("bottom"))
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return PlannedRows(data=self.data[key], table=self.table, pinned_data=self.pinned_data)
+        return PlannedRow(record=self.data[key], table=self.table)
+
+
+class Table(tables.Table):
+    """django_tables2.Table whose rows reuse one plan per column (see the module's docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = PlannedRows(data=self.data, table=self, pinned_data=self.pinned_data)
+        self._cell_plans = {}
+
+    def cell_plan(self, bound_column, record_class) -> CellPlan:
+        key = (bound_column.name, record_class)
+        plan = self._cell_plans.get(key)
+        if plan is None:
+            plan = self._cell_plans[key] = plan_cell(bound_column, record_class)
+        return plan
