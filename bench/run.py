@@ -90,6 +90,11 @@ PERSONAS = {
 }
 
 
+def job_env() -> dict:
+    """The environment of the processes the benchmark starts: its defaults, then the caller's."""
+    return {**BENCH_ENV, **os.environ}
+
+
 def django_setup():
     for key, value in BENCH_ENV.items():
         os.environ.setdefault(key, value)
@@ -254,7 +259,7 @@ def _selected(label: str, only: list[str]) -> bool:
 def measure_pages(repeat: int, warmup: int, only: list[str] | None = None) -> list[dict]:
     only = only or []
     port = free_port()
-    env = {**BENCH_ENV, **os.environ}
+    env = job_env()
     server = start_server(port, env)
     try:
         sessions = {}
@@ -305,11 +310,11 @@ def precompute_dashboards(env: dict) -> dict:
     once, as a deployment would have, so the dashboards are measured as users meet them. Its wall
     time and the slowest on-request computation of each dashboard are reported with the pages."""
     print("  precomputing the dashboards (crm.tasks.refresh_dashboards) …", flush=True)
-    outcome = _subprocess_json(["bench.jobs", "crm.tasks.refresh_dashboards"], env)
+    outcome = subprocess_json(["bench.jobs", "crm.tasks.refresh_dashboards"], env)
     return {"page": "(dashboards precomputed before measuring)", "present": True, "precompute": outcome}
 
 
-def _subprocess_json(args: list[str], env: dict) -> dict:
+def subprocess_json(args: list[str], env: dict) -> dict:
     """Run `python -m …` and parse its last stdout line as JSON; an error becomes {"error": …}."""
     done = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -323,7 +328,7 @@ def measure_jobs(only: list[str] | None = None) -> list[dict]:
     from bench import jobs
 
     only = only or []
-    env = {**BENCH_ENV, **os.environ}
+    env = job_env()
     rows = []
     for job in jobs.planned():
         if not _selected(job["label"], only):
@@ -337,7 +342,7 @@ def measure_jobs(only: list[str] | None = None) -> list[dict]:
                 "job": job["label"],
                 "present": True,
                 "target": job["target"],
-                **_subprocess_json(["bench.jobs", job["target"]], env),
+                **subprocess_json(["bench.jobs", job["target"]], env),
             }
         )
     if not _selected("import 50,000 customers", only):
@@ -348,7 +353,7 @@ def measure_jobs(only: list[str] | None = None) -> list[dict]:
             "job": "import 50,000 customers",
             "present": True,
             "target": "bench.importer",
-            **_subprocess_json(["bench.importer", "50000"], env),
+            **subprocess_json(["bench.importer", "50000"], env),
         }
     )
     return rows

@@ -28,15 +28,13 @@ class Command(BaseCommand):
         loaded = time.monotonic() - started
         self.stdout.write(f"loaded {sum(counts.values()):,} rows in {loaded:.1f}s: {counts}")
         if not no_jobs:
-            # Derived tables (tiers, notices, scores …) come from the application's own jobs.
-            previous = None
-            for job in jobs.planned():
-                if not job["present"] or job["target"] in jobs.CACHES:
-                    continue
-                if job.get("full_run") and previous and previous["result"] != {"skipped": True}:
-                    continue  # the beat task did the full run already (e.g. the quarterly re-tier)
-                outcome = previous = jobs.run(job["target"])
-                self.stdout.write(f"  catch-up {job['label']}: {outcome['seconds']}s → {outcome['result']}")
+            # Derived tables (tiers, notices, scores …) come from the application's own jobs,
+            # each in a process of its own (bench/jobs.py), two at a time.
+            from bench.run import job_env, subprocess_json
+
+            env = job_env()
+            connection.close()  # the jobs' own connections do the work from here
+            jobs.catch_up(lambda target: subprocess_json(["bench.jobs", target], env), log=self.stdout.write)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")  # statistics and visibility maps for the planner
         self.stdout.write(self.style.SUCCESS(f"bench data built in {time.monotonic() - started:.1f}s"))
