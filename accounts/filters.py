@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms import style_small_fields
 
 from .models import (
-    Contact,
     Customer,
     EmployeeBand,
     Industry,
@@ -18,18 +17,8 @@ from .models import (
     ValueTier,
 )
 from .regions import PROVINCE_CHOICES
+from .search import search_customers
 from .selectors import visible_owners
-from .validators import CREDIT_CODE_ALPHABET
-
-
-def could_be_credit_code(value: str) -> bool:
-    """A prefix of a unified social credit code: only characters of its alphabet."""
-    return all(char in CREDIT_CODE_ALPHABET for char in value.upper())
-
-
-def could_be_phone(value: str) -> bool:
-    """Part of a phone number: digits, possibly with the separators phones are written with."""
-    return any(char.isdigit() for char in value) and all(char.isdigit() or char in "+-() " for char in value)
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -66,23 +55,8 @@ class CustomerFilter(django_filters.FilterSet):
         style_small_fields(self.form.fields)
 
     def search(self, queryset, name, value):
-        """Name, credit code, or a contact's name or phone; EXISTS keeps one row per customer."""
-        value = value.strip()
-        if not value:
-            return queryset
-        # A union of index-friendly lookups (trigram indexes on PostgreSQL) instead of one OR
-        # across a correlated subquery, which would test every customer row in turn. Credit codes
-        # and phones are only searched for a term that could be part of one: a Chinese word
-        # cannot, and its lookup would scan a million-row index for nothing.
-        lookups = [
-            Customer.objects.filter(name__icontains=value).order_by().values("pk"),
-            Contact.objects.filter(name__icontains=value).order_by().values("customer_id"),
-        ]
-        if could_be_credit_code(value):
-            lookups.append(Customer.objects.filter(credit_code__istartswith=value).order_by().values("pk"))
-        if could_be_phone(value):
-            lookups.append(Contact.objects.filter(phone__contains=value).order_by().values("customer_id"))
-        return queryset.filter(pk__in=lookups[0].union(*lookups[1:]))
+        """Name, credit code, or a contact's name or phone (accounts/search.py)."""
+        return search_customers(queryset, value)
 
     @property
     def active_count(self) -> int:

@@ -42,6 +42,26 @@ def test_it_finds_a_customer_by_contact_name_or_phone_once_even_with_two_matchin
     assert names(client.get(LIST, {"q": "没有这个人"})) == set()
 
 
+@pytest.mark.parametrize("id_set_limit", [2000, 1], ids=["rare term: ids from the indexes", "common term: rows tested"])
+def test_a_common_term_finds_the_same_customers_as_a_rare_one(personas, client_for, monkeypatch, id_set_limit):
+    """Past ID_SET_LIMIT matches the list is walked in order and each row tested: same answers."""
+    monkeypatch.setattr("accounts.search.ID_SET_LIMIT", id_set_limit)
+    a, b, c = personas.customer_a, personas.customer_b, personas.customer_c
+    Contact.objects.create(customer=a, name="科技 王伟", phone="13812345678")
+    Contact.objects.create(customer=a, name="王伟东", phone="13812345679")  # a second match, one row
+    Customer.objects.filter(pk=b.pk).update(name="上海科技有限公司", credit_code="91310000MA1K4CJ35X")
+    Customer.objects.filter(pk=c.pk).update(name="北京科技有限公司")
+    admin = client_for(personas.admin)
+    rows = [row.record.pk for row in admin.get(LIST, {"q": "科技"}).context["table"].paginated_rows]
+    assert rows == [c.pk, b.pk, a.pk]  # the list's own order, each customer once
+    manager = client_for(personas.manager_a)
+    assert names(manager.get(LIST, {"q": "科技"})) == {"MARKER-A 甲公司", "上海科技有限公司"}  # scope kept
+    assert names(manager.get(LIST, {"q": "王伟"})) == {"MARKER-A 甲公司"}
+    assert names(manager.get(LIST, {"q": "1381234567"})) == {"MARKER-A 甲公司"}
+    assert names(manager.get(LIST, {"q": "91310000ma1k"})) == {"上海科技有限公司"}
+    assert names(manager.get(LIST, {"q": "没有"})) == set()
+
+
 def test_it_finds_a_customer_by_credit_code_but_never_one_outside_the_users_scope(personas, client_for):
     personas.customer_c.credit_code = "91310000MA1K4CJ35X"
     personas.customer_c.save()
@@ -216,7 +236,7 @@ def test_it_lets_an_admin_assign_to_anyone(personas, client_for):
 
 
 def test_it_searches_phones_and_credit_codes_only_for_terms_that_could_be_part_of_one():
-    from accounts.filters import could_be_credit_code, could_be_phone
+    from accounts.search import could_be_credit_code, could_be_phone
 
     assert could_be_phone("138 1234") and could_be_phone("021-6123") and not could_be_phone("科技")
     assert not could_be_phone("abc") and not could_be_phone("-")
