@@ -167,6 +167,10 @@ class Customer(models.Model):
             models.Index(fields=["province", "city"], name="customer_region_idx"),
             models.Index(fields=["completeness"], name="customer_completeness_idx"),
             models.Index(fields=["-created_at"], name="customer_created_idx"),
+            # Sorted by name: a page walks the names in order and filters as it goes (a team's
+            # manufacturers, ~1.4 % of a million rows, take 1,600 rows to fill a page) instead of
+            # reading and sorting every match.
+            models.Index(fields=["name"], name="customer_name_idx"),
             # My day: a rep's customers due for a follow-up, soonest first (a big book holds 100k).
             models.Index(fields=["owner", "next_followup_at"], name="customer_owner_next_fu_idx"),
         ]

@@ -1,9 +1,12 @@
 """The customer list: visibility, search, filters, column choice, bulk actions, query budget."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Contact, Customer, Stage, Tag
+from accounts.search import search_customers
 from crm.roles import Role
 from tests.factories import CustomerFactory, UserFactory
 
@@ -42,10 +45,18 @@ def test_it_finds_a_customer_by_contact_name_or_phone_once_even_with_two_matchin
     assert names(client.get(LIST, {"q": "没有这个人"})) == set()
 
 
-@pytest.mark.parametrize("id_set_limit", [2000, 1], ids=["rare term: ids from the indexes", "common term: rows tested"])
-def test_a_common_term_finds_the_same_customers_as_a_rare_one(personas, client_for, monkeypatch, id_set_limit):
-    """Past ID_SET_LIMIT matches the list is walked in order and each row tested: same answers."""
+@pytest.mark.parametrize(
+    "id_set_limit, common_estimate",
+    [(2000, 20_000), (1, 20_000), (2000, -1)],
+    ids=["rare term: ids from the indexes", "common term: rows tested", "common by the planner's estimate"],
+)
+def test_a_common_term_finds_the_same_customers_as_a_rare_one(
+    personas, client_for, monkeypatch, id_set_limit, common_estimate
+):
+    """Past ID_SET_LIMIT matches (or, for a bigram on PostgreSQL, past COMMON_ESTIMATE estimated
+    ones) the list is walked in order and each row tested: same answers."""
     monkeypatch.setattr("accounts.search.ID_SET_LIMIT", id_set_limit)
+    monkeypatch.setattr("accounts.search.COMMON_ESTIMATE", common_estimate)
     a, b, c = personas.customer_a, personas.customer_b, personas.customer_c
     Contact.objects.create(customer=a, name="科技 王伟", phone="13812345678")
     Contact.objects.create(customer=a, name="王伟东", phone="13812345679")  # a second match, one row
@@ -60,6 +71,18 @@ def test_a_common_term_finds_the_same_customers_as_a_rare_one(personas, client_f
     assert names(manager.get(LIST, {"q": "1381234567"})) == {"MARKER-A 甲公司"}
     assert names(manager.get(LIST, {"q": "91310000ma1k"})) == {"上海科技有限公司"}
     assert names(manager.get(LIST, {"q": "没有"})) == set()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="bigram statistics are PostgreSQL's")
+def test_a_two_character_term_the_planner_knows_as_common_skips_collecting_ids(personas, monkeypatch):
+    monkeypatch.setattr("accounts.search.COMMON_ESTIMATE", -1)
+    with CaptureQueriesContext(connection) as captured:
+        list(search_customers(Customer.objects.all(), "科技")[:25])
+    assert not any("UNION" in q["sql"] for q in captured.captured_queries)
+    monkeypatch.setattr("accounts.search.COMMON_ESTIMATE", 20_000)
+    with CaptureQueriesContext(connection) as captured:
+        list(search_customers(Customer.objects.all(), "科技")[:25])  # a handful: the ids are collected
+    assert any("UNION" in q["sql"] for q in captured.captured_queries)
 
 
 def test_it_finds_a_customer_by_credit_code_but_never_one_outside_the_users_scope(personas, client_for):
