@@ -2,6 +2,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
+from django.template.base import render_value_in_context
+from django.templatetags import l10n
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -51,6 +54,25 @@ def td_attrs(column):
     if column.name not in built:
         built[column.name] = column.attrs["td"].as_html()
     return built[column.name]
+
+
+@register.simple_tag(takes_context=True)
+def table_row(context, row):
+    """One table row, as the template of django_tables2/crm.html wrote it cell by cell:
+
+        <tr {{ row.attrs.as_html }}>
+        {% for column, cell in row.items %}<td {% td_attrs column %}>{{ cell }}</td>{% endfor %}
+        </tr>
+
+    where a column with `localize` set passes its cell through the `localize` or `unlocalize`
+    filter. Python instead of template nodes: a 25-row page has 300 cells, and the template
+    engine's per-cell work (variable lookups, nested ifs, a tag call) was a third of the page."""
+    cells = []
+    for column, cell in row.items():
+        if column.localize is not None:
+            cell = l10n.localize(cell) if column.localize else l10n.unlocalize(cell)
+        cells.append(f"<td {td_attrs(column)}>{render_value_in_context(cell, context)}</td>")
+    return mark_safe(f"<tr {row.attrs.as_html()}>\n{''.join(cells)}\n</tr>")  # noqa: S308 - escaped above
 
 
 @register.filter

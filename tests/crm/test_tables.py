@@ -1,10 +1,15 @@
 """crm.tables plans each column once; every list page must look exactly as the library renders it."""
 
 import re
+from datetime import date
+from decimal import Decimal
 
+import django_tables2 as tables
 import pytest
 from django.contrib.auth import get_user_model
+from django.template import Context, Template
 from django.urls import reverse
+from django.utils import translation
 from django_tables2.rows import BoundRows
 
 import crm.tables
@@ -50,6 +55,41 @@ def test_every_list_page_renders_as_the_librarys_own_rows_would(seeded, client, 
     for name, query in PAGES:
         library = TOKENS.sub(b"", client.get(reverse(name) + query).content)
         assert planned[name, query] == library, f"{name}{query} differs from the library's rendering"
+
+
+CELL_BY_CELL = Template(  # what django_tables2/crm.html wrote before crm_tags.table_row
+    "{% load l10n crm_tags %}<tr {{ row.attrs.as_html }}>\n{% for column, cell in row.items %}"
+    "<td {% td_attrs column %}>{% if column.localize == None %}{{ cell }}{% else %}{% if column.localize %}"
+    "{{ cell|localize }}{% else %}{{ cell|unlocalize }}{% endif %}{% endif %}</td>{% endfor %}\n</tr>"
+)
+ROW_TAG = Template("{% load crm_tags %}{% table_row row %}")
+
+
+class Localized(crm.tables.Table):
+    amount = tables.Column()
+    localized = tables.Column(accessor="amount", localize=True)
+    unlocalized = tables.Column(accessor="amount", localize=False)
+    when = tables.Column()
+    note = tables.Column()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_row_tag_writes_a_row_as_the_cell_by_cell_template_did(seeded, client, settings, language):
+    client.force_login(get_user_model().objects.get(username="admin"))
+    tables_seen = [client.get(reverse(name)).context["table"] for name, _query in PAGES[:9] if "?" not in _query]
+    tables_seen.append(
+        Localized([{"amount": Decimal("1234567.5"), "when": date(2026, 11, 24), "note": "<b>A & B</b>"}])
+    )
+    settings.USE_THOUSAND_SEPARATOR = True  # localize and unlocalize write 1,234,567.5 and 1234567.5
+    rows = 0
+    with translation.override(language):
+        for table in tables_seen:
+            for row in table.paginated_rows:
+                context = Context({"row": row})
+                tag, cell_by_cell = (TOKENS.sub(b"", t.render(context).encode()) for t in (ROW_TAG, CELL_BY_CELL))
+                assert tag == cell_by_cell
+                rows += 1
+    assert rows > 20
 
 
 def test_choice_fields_show_their_label_in_the_active_language(seeded, client):
