@@ -34,6 +34,7 @@ def _indexes(model) -> set[str]:
         (Customer, "customer_owner_idx"),
         (Customer, "customer_team_idx"),
         (Customer, "customer_industry_idx"),
+        (Customer, "customer_name_idx"),
         (Lead, "lead_pool_idx"),
         (Lead, "lead_owner_status_idx"),
         (Opportunity, "opp_team_stage_idx"),
@@ -63,6 +64,14 @@ def test_a_reps_customer_list_reads_their_owner_index(personas):
 def test_a_managers_customer_list_reads_an_index(personas):
     plan = _plan(archive_customers(personas.manager_a).order_by("-id")[:25])
     assert "Seq Scan on accounts_customer" not in plan, plan
+
+
+@on_postgres
+def test_a_list_sorted_by_name_walks_the_name_index(personas):
+    queryset = archive_customers(personas.manager_a).filter(industry="manufacturing").order_by("name")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # a tiny table: a sort would be as cheap
+    assert "customer_name_idx" in _plan(queryset[:25])
 
 
 @on_postgres
