@@ -24,6 +24,7 @@ from django_tables2 import LazyPaginator, RequestConfig, SingleTableMixin, Singl
 from crm.access import can_edit_owned, can_export, can_view_amounts, get_visible_or_404, has_role, is_admin
 from crm.audit import record_export
 from crm.exports import FORMATS, export_response
+from crm.paginators import KeysFirstPaginator
 from crm.roles import SALES_ROLES, Role
 
 from .. import timeline
@@ -67,7 +68,7 @@ class CustomerListView(LoginRequiredMixin, SingleTableMixin, FilterView):
     table_class = CustomerTable
     filterset_class = CustomerFilter
     template_name = "accounts/customer_list.html"
-    table_pagination = {"paginator_class": LazyPaginator, "per_page": PER_PAGE}
+    table_pagination = {"paginator_class": KeysFirstPaginator, "per_page": PER_PAGE}
 
     def get_queryset(self):
         return archive_customers(self.request.user).order_by("-id")

@@ -191,6 +191,35 @@ def test_it_does_not_count_all_rows_to_paginate(personas, client_for, django_ass
     assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper() and "accounts_customer" in q["sql"]]
 
 
+@pytest.mark.parametrize("query", [{}, {"sort": "name"}, {"sort": "-name", "status": "active"}])
+def test_a_deep_page_shows_the_same_rows_as_slicing_the_list(personas, client_for, query):
+    """Past page 1 the page's keys are read first, then its rows (crm.paginators): same rows, same order."""
+    for i in range(90):
+        CustomerFactory(owner=personas.rep_a, name=f"客户{i % 7}-{i:02d}", industry=["manufacturing", "it", ""][i % 3])
+    client = client_for(personas.manager_a)
+    everything = [row.record.pk for row in client.get(LIST, query).context["table"].rows]
+    pages = []
+    for number in (1, 2, 3):
+        table = client.get(LIST, {**query, "page": number}).context["table"]
+        pages += [row.record.pk for row in table.page.object_list]
+        assert table.paginator.num_pages >= number
+    assert pages == everything[:75] and len(pages) == 75
+    assert client.get(LIST, {**query, "page": 3}).context["table"].page.has_next()  # rows after 75
+    assert client.get(LIST, {**query, "page": 99}).status_code in (200, 404)  # past the end: no error page
+
+
+def test_a_deep_page_skips_keys_only_and_reads_its_rows_by_key(personas, client_for):
+    for _ in range(30):
+        CustomerFactory(owner=personas.rep_a)
+    with CaptureQueriesContext(connection) as captured:
+        client_for(personas.manager_a).get(LIST, {"page": 2})
+    customer_reads = [q["sql"] for q in captured.captured_queries if 'FROM "accounts_customer"' in q["sql"]]
+    keys = [q for q in customer_reads if q.split(" FROM ")[0] in ('SELECT "accounts_customer"."id" AS "pk"',)]
+    rows = [q for q in customer_reads if '"accounts_customer"."name"' in q.split(" FROM ")[0]]
+    assert len(keys) == 1 and "OFFSET 25" in keys[0]  # the rows before the page: keys only
+    assert len(rows) == 1 and "OFFSET" not in rows[0] and " IN (" in rows[0]  # the page's rows, by key
+
+
 # --- bulk actions ---------------------------------------------------------------------------------
 
 BULK = reverse("accounts:customer_bulk")
