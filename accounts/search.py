@@ -94,12 +94,11 @@ def search_customers(queryset: QuerySet, term: str) -> QuerySet:
     if not term:
         return queryset
     first, *rest = _lookups(term)
-    if _uses_bigrams(term) and _estimated_rows(first) > COMMON_ESTIMATE:
-        return queryset.filter(_row_matches(term))
-    found = list(first.union(*rest, all=True)[: ID_SET_LIMIT + 1])  # a customer may come twice
-    if len(found) <= ID_SET_LIMIT:
-        return queryset.filter(pk__in=set(found))
-    return queryset.filter(_row_matches(term))
+    if not (_uses_bigrams(term) and _estimated_rows(first) > COMMON_ESTIMATE):
+        found = list(first.union(*rest, all=True)[: ID_SET_LIMIT + 1])  # a customer may come twice
+        if len(found) <= ID_SET_LIMIT:
+            return queryset.filter(pk__in=set(found))
+    return queryset.filter(_row_matches(term))  # a common term: walk the list
 
 
 def _estimated_rows(queryset: QuerySet) -> int:

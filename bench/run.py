@@ -96,8 +96,7 @@ def job_env() -> dict:
 
 
 def django_setup():
-    for key, value in BENCH_ENV.items():
-        os.environ.setdefault(key, value)
+    os.environ.update(job_env())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     import django
 

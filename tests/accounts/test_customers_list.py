@@ -195,7 +195,7 @@ def test_it_does_not_count_all_rows_to_paginate(personas, client_for, django_ass
 def test_a_deep_page_shows_the_same_rows_as_slicing_the_list(personas, client_for, query):
     """Past page 1 the page's keys are read first, then its rows (crm.paginators): same rows, same order."""
     for i in range(90):
-        CustomerFactory(owner=personas.rep_a, name=f"客户{i % 7}-{i:02d}", industry=["manufacturing", "it", ""][i % 3])
+        CustomerFactory(owner=personas.rep_a, name=f"客户{i % 7}-{i:02d}")
     client = client_for(personas.manager_a)
     everything = [row.record.pk for row in client.get(LIST, query).context["table"].rows]
     pages = []
@@ -214,7 +214,7 @@ def test_a_deep_page_skips_keys_only_and_reads_its_rows_by_key(personas, client_
     with CaptureQueriesContext(connection) as captured:
         client_for(personas.manager_a).get(LIST, {"page": 2})
     customer_reads = [q["sql"] for q in captured.captured_queries if 'FROM "accounts_customer"' in q["sql"]]
-    keys = [q for q in customer_reads if q.split(" FROM ")[0] in ('SELECT "accounts_customer"."id" AS "pk"',)]
+    keys = [q for q in customer_reads if q.split(" FROM ")[0] == 'SELECT "accounts_customer"."id" AS "pk"']
     rows = [q for q in customer_reads if '"accounts_customer"."name"' in q.split(" FROM ")[0]]
     assert len(keys) == 1 and "OFFSET 25" in keys[0]  # the rows before the page: keys only
     assert len(rows) == 1 and "OFFSET" not in rows[0] and " IN (" in rows[0]  # the page's rows, by key
