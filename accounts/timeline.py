@@ -101,6 +101,8 @@ def history_provider(customer, user) -> list[TimelineEvent]:
     from .models import Customer
 
     records = list(customer.history.select_related("history_user").order_by("-history_date")[: HISTORY_LIMIT + 1])
+    if not records:
+        return []  # rows written in bulk (demo, imports of old data) have no history
     records.reverse()  # oldest first, so each record compares with the one before it
     show_amounts = can_view_amounts(user)
     tracked = {f.name for f in customer.history.model._meta.fields}

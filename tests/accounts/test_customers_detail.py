@@ -112,6 +112,16 @@ def test_it_merges_events_of_registered_providers_newest_first(personas):
         timeline.unregister(broken)
 
 
+def test_a_customer_without_history_rows_has_a_timeline_and_logs_no_error(personas, client_for, caplog):
+    customer = personas.customer_a
+    customer.history.all().delete()  # as after a bulk load that writes no history
+    assert timeline.history_provider(customer, personas.rep_a) == []
+    with caplog.at_level("ERROR", logger="accounts.timeline"):
+        response = client_for(personas.rep_a).get(customer.get_absolute_url())
+    assert response.status_code == 200
+    assert not [r for r in caplog.records if r.name == "accounts.timeline"]
+
+
 def test_it_lists_the_audit_history_with_who_changed_it(personas, client_for):
     customer = personas.customer_a
     customer.name = "改名公司"
