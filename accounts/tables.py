@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import DateTimeColumn
 from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import cny, person
 
@@ -57,15 +58,15 @@ class CustomerTable(CrmTable):
     tags = tables.Column(verbose_name=_("Tags"), orderable=False, empty_values=())
     needs_attention = tables.BooleanColumn(verbose_name=_("Needs attention"))
     completeness = tables.Column(verbose_name=_("Completeness"))
-    last_followup_at = tables.DateTimeColumn(verbose_name=_("Last follow-up"), format="Y-m-d H:i")
-    next_followup_at = tables.DateTimeColumn(verbose_name=_("Next follow-up"), format="Y-m-d H:i")
+    last_followup_at = DateTimeColumn(verbose_name=_("Last follow-up"), format="Y-m-d H:i")
+    next_followup_at = DateTimeColumn(verbose_name=_("Next follow-up"), format="Y-m-d H:i")
     next_step = tables.Column(verbose_name=_("Next step"))
     budget = tables.Column(verbose_name=_("Budget (CNY)"), attrs={"td": {"class": "money text-end"}})
     # tiering (annotated by selectors.archive_customers)
     tier = tables.Column(verbose_name=_("Tier"), order_by=("tier_assessment__tier",))
     tier_potential = tables.Column(verbose_name=_("Potential"), order_by=("tier_assessment__potential",))
     tier_relationship = tables.Column(verbose_name=_("Relationship"), order_by=("tier_assessment__relationship",))
-    created_at = tables.DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
 
     class Meta:
         model = Customer

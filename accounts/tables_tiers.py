@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import DateTimeColumn
 from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import cny, person
 
@@ -22,7 +23,7 @@ class TierCellTable(CrmTable):
     industry = tables.Column(verbose_name=_("Industry"), accessor="customer__industry", order_by="customer__industry")
     owner = tables.Column(verbose_name=_("Owner"), accessor="customer__owner", order_by="customer__owner__username")
     team = tables.Column(verbose_name=_("Team"), accessor="customer__team", order_by="customer__team__name")
-    assessed_at = tables.DateTimeColumn(verbose_name=_("Assessed"), format="Y-m-d")
+    assessed_at = DateTimeColumn(verbose_name=_("Assessed"), format="Y-m-d")
 
     class Meta:
         model = TierAssessment

@@ -15,8 +15,10 @@ from functools import partialmethod
 
 import django_tables2 as tables
 from django.db import models
+from django.template.defaultfilters import date as date_filter
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
+from django.utils.timezone import template_localtime
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow, BoundRows
@@ -68,7 +70,38 @@ def resolve_on_model(record: models.Model, bits: tuple[str, ...]):
     return current
 
 
+class DateFilterRender:
+    """Renders as django-tables2's date columns, whose template is `{{ value|date:"<format>"|default:default }}`,
+    without that template: the library compiles it anew for every cell (about 200 µs, a tenth of
+    a 25-row list page). The same `date` filter, applied to the value in the active time zone."""
+
+    def render(self, value, bound_column):
+        return date_filter(template_localtime(value), self.format) or bound_column.default
+
+
+class DateTimeColumn(DateFilterRender, tables.DateTimeColumn):
+    def __init__(self, format=None, short=True, **kwargs):
+        super().__init__(format=format, short=short, **kwargs)
+        self.format = format or ("SHORT_DATETIME_FORMAT" if short else "DATETIME_FORMAT")
+
+
+class DateColumn(DateFilterRender, tables.DateColumn):
+    def __init__(self, format=None, short=True, **kwargs):
+        super().__init__(format=format, short=short, **kwargs)
+        self.format = format or ("SHORT_DATE_FORMAT" if short else "DATE_FORMAT")
+
+
 class PlannedRow(BoundRow):
+    def items(self):
+        """As BoundRow.items, over the table's visible columns listed once per table (the library
+        walks the column sequence for every row and looks each column up by name for every cell)."""
+        record = self.record
+        for bound_column in self.table.visible_columns():
+            cell = self._get_and_render_with(bound_column, self._call_render, bound_column.default)
+            bound_column.current_value = cell  # read by callable attrs, as the library sets them
+            bound_column.current_record = record
+            yield bound_column, cell
+
     def _get_and_render_with(self, bound_column, render_func, default):
         record = self.record
         if not isinstance(record, models.Model):
@@ -123,6 +156,14 @@ class Table(tables.Table):
         super().__init__(*args, **kwargs)
         self.rows = PlannedRows(data=self.data, table=self, pinned_data=self.pinned_data)
         self._cell_plans = {}
+        self._visible_columns = None
+
+    def visible_columns(self) -> list:
+        """The bound columns a row shows, in order; listed when the first row is written (after
+        the view has hidden or shown columns)."""
+        if self._visible_columns is None:
+            self._visible_columns = list(self.columns.itervisible())
+        return self._visible_columns
 
     def cell_plan(self, bound_column, record_class) -> CellPlan:
         key = (bound_column.name, record_class)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_safe
 from django_tables2 import RequestConfig
 
 from accounts.selectors import visible_customers
+from crm.tables import DateTimeColumn
 from crm.tables import Table as CrmTable
 
 from . import audit
@@ -95,7 +96,7 @@ class TrailFilterForm(forms.Form):
 
 
 class TrailTable(CrmTable):
-    at = tables.DateTimeColumn(verbose_name=_("When"), format="Y-m-d H:i")
+    at = DateTimeColumn(verbose_name=_("When"), format="Y-m-d H:i")
     username = tables.Column(verbose_name=_("Who"), empty_values=())
     action = tables.Column(verbose_name=_("Action"))
     object_label = tables.Column(verbose_name=_("Record"), empty_values=())

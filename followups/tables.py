@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import DateTimeColumn
 from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import person
 
@@ -21,7 +22,7 @@ class TaskTable(CrmTable):
     title = tables.Column(verbose_name=_("Task"), attrs={"td": {"class": "fw-semibold"}})
     customer = tables.Column(verbose_name=_("Customer"), order_by=("customer__name",))
     assignee = tables.Column(verbose_name=_("Assignee"), order_by=("assignee__username",))
-    due_at = tables.DateTimeColumn(verbose_name=_("Due"), format="Y-m-d H:i")
+    due_at = DateTimeColumn(verbose_name=_("Due"), format="Y-m-d H:i")
     origin = tables.Column(verbose_name=_("Origin"))
     status = tables.Column(verbose_name=_("Status"))
     log = tables.Column(verbose_name="", empty_values=(), orderable=False)
@@ -68,7 +69,7 @@ class ComplaintTable(CrmTable):
     kind = tables.Column(verbose_name=_("Kind"))
     severity = tables.Column(verbose_name=_("Severity"))
     status = tables.Column(verbose_name=_("Status"))
-    opened_at = tables.DateTimeColumn(verbose_name=_("Opened"), format="Y-m-d H:i")
+    opened_at = DateTimeColumn(verbose_name=_("Opened"), format="Y-m-d H:i")
     sla = tables.Column(verbose_name=_("SLA"), empty_values=(), orderable=False)
 
     class Meta:

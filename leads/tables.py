@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.tables import DateColumn, DateTimeColumn
 from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import cny, person
 
@@ -39,9 +40,9 @@ class LeadTable(CrmTable):
     score = tables.Column(verbose_name=_("Score"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
     status = tables.Column(verbose_name=_("Status"))
     owner = tables.Column(verbose_name=_("Owner"), order_by=("owner__username",))
-    last_activity_at = tables.DateTimeColumn(verbose_name=_("Last activity"), format="Y-m-d")
-    next_followup_at = tables.DateTimeColumn(verbose_name=_("Next follow-up"), format="Y-m-d H:i")
-    created_at = tables.DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
+    last_activity_at = DateTimeColumn(verbose_name=_("Last activity"), format="Y-m-d")
+    next_followup_at = DateTimeColumn(verbose_name=_("Next follow-up"), format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
 
     class Meta:
         model = Lead
@@ -79,7 +80,7 @@ class PoolTable(CrmTable):
     intent = tables.Column(verbose_name=_("Intent grade"))
     score = tables.Column(verbose_name=_("Score"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
     pool_reason = tables.Column(verbose_name=_("Why in the pool"))
-    created_at = tables.DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
     claim = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "text-end"}})
 
     class Meta:
@@ -125,9 +126,9 @@ class OpportunityTable(CrmTable):
         verbose_name=_("Amount"), attrs={"td": {"class": "money text-end"}, "th": {"class": "text-end"}}
     )
     probability = tables.Column(verbose_name=_("Probability"), attrs={"td": {"class": "text-end"}})
-    expected_close_date = tables.DateColumn(verbose_name=_("Expected close"), format="Y-m-d")
+    expected_close_date = DateColumn(verbose_name=_("Expected close"), format="Y-m-d")
     owner = tables.Column(verbose_name=_("Owner"), order_by=("owner__username",))
-    created_at = tables.DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
 
     class Meta:
         model = Opportunity

@@ -1,7 +1,7 @@
 """crm.tables plans each column once; every list page must look exactly as the library renders it."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import django_tables2 as tables
@@ -9,7 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.template import Context, Template
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.html import conditional_escape
 from django_tables2.rows import BoundRows
 
 import crm.tables
@@ -109,3 +110,46 @@ def test_a_model_attribute_path_stops_at_none_and_refuses_methods_that_alter_dat
     assert resolve_on_model(customer, ("team", "name")) is None
     with pytest.raises(ValueError, match="alters_data"):
         resolve_on_model(customer, ("delete",))
+
+
+class LibraryDates(tables.Table):
+    at = tables.DateTimeColumn(format="Y-m-d H:i")
+    at_short = tables.DateTimeColumn(accessor="at")
+    at_long = tables.DateTimeColumn(accessor="at", short=False)
+    day = tables.DateColumn(format="Y-m-d")
+    day_short = tables.DateColumn(accessor="day")
+    day_long = tables.DateColumn(accessor="day", short=False)
+    note = tables.Column()
+
+
+class PlannedDates(crm.tables.Table):
+    at = crm.tables.DateTimeColumn(format="Y-m-d H:i")
+    at_short = crm.tables.DateTimeColumn(accessor="at")
+    at_long = crm.tables.DateTimeColumn(accessor="at", short=False)
+    day = crm.tables.DateColumn(format="Y-m-d")
+    day_short = crm.tables.DateColumn(accessor="day")
+    day_long = crm.tables.DateColumn(accessor="day", short=False)
+    note = tables.Column()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])
+def test_date_columns_render_as_the_librarys_template_did(language, zone):
+    """crm.tables' date columns skip the library's per-cell template; the cell text, the time zone
+    shift (23:30 UTC is the next day in Shanghai) and the empty default must stay the same."""
+    records = [
+        {"at": datetime(2026, 11, 23, 23, 30, tzinfo=UTC), "day": date(2026, 2, 3), "note": "x"},
+        {"at": None, "day": None, "note": "y"},
+    ]
+    with translation.override(language), timezone.override(zone):
+        rows = [
+            [[cell for _column, cell in row.items()] for row in table_class(records, default="—").rows]
+            for table_class in (LibraryDates, PlannedDates)
+        ]
+        library, planned = rows
+        assert [[conditional_escape(c) for c in r] for r in planned] == library
+        assert [type(c) for c in planned[1]][:6] == [str] * 6 and planned[1][0] == "—"
+        shown = "2026-11-24 07:30" if zone == "Asia/Shanghai" else "2026-11-23 18:30"
+        assert planned[0][0] == shown
+    exported = [list(table_class(records).as_values()) for table_class in (LibraryDates, PlannedDates)]
+    assert exported[0] == exported[1]
