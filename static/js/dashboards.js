@@ -4,10 +4,25 @@
 (function () {
   var PALETTE = ["#0d6efd", "#20c997", "#fd7e14", "#6f42c1", "#dc3545", "#198754", "#0dcaf0", "#ffc107"];
 
+  // An axis that only carries counts (no money, whole numbers) ticks in whole steps: no "2.5 customers".
+  function countsOnly(series) {
+    return series.length > 0 && series.every(function (s) {
+      return !s.money && s.data.every(function (v) { return v === null || Number.isInteger(v); });
+    });
+  }
+
+  function valueAxis(series, extra) {
+    var axis = Object.assign({ type: "value" }, extra || {});
+    if (countsOnly(series)) { axis.minInterval = 1; }
+    return axis;
+  }
+
   function axisOption(data) {
     var right = data.series.some(function (s) { return s.right; });
-    var yAxis = [{ type: "value" }];
-    if (right) { yAxis.push({ type: "value", splitLine: { show: false } }); }
+    var yAxis = [valueAxis(data.series.filter(function (s) { return !s.right; }))];
+    if (right) {
+      yAxis.push(valueAxis(data.series.filter(function (s) { return s.right; }), { splitLine: { show: false } }));
+    }
     return {
       color: PALETTE,
       tooltip: { trigger: "axis" },

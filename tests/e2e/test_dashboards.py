@@ -38,6 +38,17 @@ def test_a_manager_reads_every_dashboard(world, new_page, screenshot, lang):  # 
     screenshot(page, f"dashboards-targets-{lang}")
 
 
+def test_count_axes_tick_in_whole_numbers_and_money_axes_do_not(world, new_page):  # noqa: F811
+    page = new_page(world.manager_a, lang="en")
+    page.goto(page.base_url + reverse("dashboards:sales") + RANGE)
+    page.locator("[data-testid=chart-monthly] canvas").first.wait_for()
+    axes = page.evaluate(
+        """() => echarts.getInstanceByDom(document.querySelector('[data-testid=chart-monthly]'))
+                .getOption().yAxis.map(a => a.minInterval === undefined ? null : a.minInterval)"""
+    )
+    assert axes == [1, None]  # new customers (count) on the left, won amount (money) on the right
+
+
 def test_a_rep_sees_the_personal_sales_dashboard_without_amounts(world, new_page, screenshot):  # noqa: F811
     page = new_page(world.rep_a, lang="zh-hans")
     page.goto(page.base_url + reverse("crm:home"))
