@@ -72,8 +72,9 @@ def resolve_on_model(record: models.Model, bits: tuple[str, ...]):
 
 class DateFilterRender:
     """Renders as django-tables2's date columns, whose template is `{{ value|date:"<format>"|default:default }}`,
-    without that template: the library compiles it anew for every cell (about 200 µs, a tenth of
-    a 25-row list page). The same `date` filter, applied to the value in the active time zone."""
+    without that template: the library compiles it anew for every cell (about 200 µs each; 5 ms of
+    the rep's 25-row customer list went to its one date column). The same `date` filter, applied
+    to the value in the active time zone; the cell is escaped where the row is written."""
 
     def render(self, value, bound_column):
         return date_filter(template_localtime(value), self.format) or bound_column.default
