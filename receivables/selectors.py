@@ -75,11 +75,14 @@ def open_installments(user) -> QuerySet[Installment]:
     return visible_installments(user).filter(contract__status__in=OPEN_STATUSES, paid_amount__lt=F("amount"))
 
 
-def aging(user, *, by: str = "customer", today: date | None = None) -> list[dict]:
-    """Rows of {key, name, current, d1_30, d31_60, d61_90, d90_plus, total}, largest total first."""
+def aging(user, *, by: str = "customer", today: date | None = None, limit: int | None = None) -> list[dict]:
+    """Rows of {key, name, current, d1_30, d31_60, d61_90, d90_plus, total}, largest total first;
+    the first `limit` only when given (the database keeps the top ones instead of sorting them all)."""
     today = today or timezone.localdate()
     key, name = GROUPS[by]
     rows = open_installments(user).values(key, name).annotate(**bucket_sums(today)).order_by("-total", name)
+    if limit is not None:
+        rows = rows[:limit]
     return [{"key": r[key], "name": r[name] or "—", **{b: r[b] for b in (*BUCKETS, "total")}} for r in rows]
 
 

@@ -41,6 +41,9 @@ def _require_report_reader(user):
         raise PermissionDenied
 
 
+AGING_ROWS = 200  # rows of the aging table on the page
+
+
 def _bucket_labels():
     return [(key, str(BUCKET_LABELS[key])) for key in selectors.BUCKETS]
 
@@ -51,8 +54,9 @@ def dashboard(request):
     _require_report_reader(request.user)
     user, today = request.user, timezone.localdate()
     by = request.GET.get("by") if request.GET.get("by") in selectors.GROUPS else "customer"
-    rows = selectors.aging(user, by=by, today=today)
     fmt = request.GET.get("export")
+    # The page lists the largest AGING_ROWS (one more tells that there are more); the export has all.
+    rows = selectors.aging(user, by=by, today=today, limit=None if fmt else AGING_ROWS + 1)
     if fmt:
         if not can_export(user):
             raise PermissionDenied
@@ -69,7 +73,9 @@ def dashboard(request):
     }
     context = {
         "by": by,
-        "rows": rows[:200],
+        "rows": rows[:AGING_ROWS],
+        "more_rows": len(rows) > AGING_ROWS,
+        "aging_rows": AGING_ROWS,
         "rep_rows": selectors.aging(user, by="rep", today=today) if by != "rep" else None,
         "totals": totals,
         "buckets": _bucket_labels(),

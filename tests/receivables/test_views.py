@@ -69,6 +69,23 @@ def test_it_exports_the_aging_report_for_those_allowed(personas, client_for, con
     assert "MARKER-A" in csv and "MARKER-C" in csv
 
 
+def test_the_aging_page_lists_the_largest_rows_says_so_and_the_export_has_all(
+    personas, client_for, contracts, monkeypatch
+):
+    from receivables import views
+
+    client = client_for(personas.finance)
+    assert 'data-testid="aging-more"' not in client.get(reverse("receivables:dashboard")).content.decode()
+    monkeypatch.setattr(views, "AGING_ROWS", 1)
+    response = client.get(reverse("receivables:dashboard"))
+    html = response.content.decode()
+    assert [r["total"] for r in response.context["rows"]] == [D("22222")]  # the larger of the two
+    assert 'data-testid="aging-more"' in html and "The 1 largest are shown" in html
+    assert "¥33,333.00" in html  # the totals still cover both
+    csv = client.get(reverse("receivables:dashboard") + "?export=csv").content.decode()
+    assert "MARKER-A" in csv and "MARKER-C" in csv
+
+
 @pytest.mark.usefixtures("stable_query_counts")
 def test_it_keeps_the_aging_page_within_a_fixed_query_budget(personas, client_for, make_contract):
     client = client_for(personas.finance)
