@@ -97,3 +97,27 @@ def test_a_blacklisted_customer_is_refused_a_new_contract(personas, new_page, sc
     assert personas.customer_a.name in messages.inner_text()
     screenshot(page, "receivables-blacklisted-refused")
     assert not Contract.objects.exists()
+
+
+def test_the_aging_page_says_when_it_shows_only_the_largest_rows(personas, new_page, screenshot, monkeypatch):
+    from receivables import views
+
+    today = timezone.localdate()
+    for customer, amount in ((personas.customer_a, 5000), (personas.customer_c, 9000)):
+        services.set_credit_rating(customer=customer, rating="good", note="背调通过", by=personas.finance)
+        services.create_contract(
+            customer=customer,
+            by=personas.finance,
+            amount=Decimal(amount),
+            signed_on=today - timedelta(days=40),
+            plan=[services.PlanLine(Decimal(amount), today - timedelta(days=20), Condition.PREPAYMENT)],
+            title="合同",
+        )
+    monkeypatch.setattr(views, "AGING_ROWS", 1)  # the live server runs in this process
+    page = new_page(personas.finance, lang="zh-hans")
+    page.goto(page.base_url + reverse("receivables:dashboard"))
+    table = page.locator("[data-testid=aging-table]")
+    assert table.locator("tbody tr").count() == 1 and "¥9,000.00" in table.inner_text()
+    assert "仅显示金额最大的 1 条" in page.locator("[data-testid=aging-more]").inner_text()
+    assert "¥14,000.00" in table.locator("tfoot").inner_text()
+    screenshot(page, "receivables-aging-cut")
