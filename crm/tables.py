@@ -76,20 +76,22 @@ class DateFilterRender:
     the rep's 25-row customer list went to its one date column). The same `date` filter, applied
     to the value in the active time zone; the cell is escaped where the row is written."""
 
+    formats: tuple[str, str]  # the library's default format names: (short, long)
+
+    def __init__(self, format=None, short=True, **kwargs):
+        super().__init__(format=format, short=short, **kwargs)
+        self.format = format or self.formats[0 if short else 1]
+
     def render(self, value, bound_column):
         return date_filter(template_localtime(value), self.format) or bound_column.default
 
 
 class DateTimeColumn(DateFilterRender, tables.DateTimeColumn):
-    def __init__(self, format=None, short=True, **kwargs):
-        super().__init__(format=format, short=short, **kwargs)
-        self.format = format or ("SHORT_DATETIME_FORMAT" if short else "DATETIME_FORMAT")
+    formats = ("SHORT_DATETIME_FORMAT", "DATETIME_FORMAT")
 
 
 class DateColumn(DateFilterRender, tables.DateColumn):
-    def __init__(self, format=None, short=True, **kwargs):
-        super().__init__(format=format, short=short, **kwargs)
-        self.format = format or ("SHORT_DATE_FORMAT" if short else "DATE_FORMAT")
+    formats = ("SHORT_DATE_FORMAT", "DATE_FORMAT")
 
 
 class PlannedRow(BoundRow):

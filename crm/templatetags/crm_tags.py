@@ -45,15 +45,14 @@ def td_attrs(column):
     25-row list page's time). The cell attributes of our columns do not depend on the row, so the
     first cell's are reused; a column whose td attributes are callables (computed from the record)
     is still built per cell."""
-    table = column._table
-    spec = {**dict(table.attrs), **dict(column.column.attrs)}
-    td = spec.get("td", spec.get("cell", {}))
-    if any(callable(value) for value in td.values()):
-        return column.attrs["td"].as_html()
-    built = table.__dict__.setdefault("_crm_td_attrs", {})
+    built = column._table.__dict__.setdefault("_crm_td_attrs", {})  # name → html, or None: per cell
     if column.name not in built:
-        built[column.name] = column.attrs["td"].as_html()
-    return built[column.name]
+        spec = {**dict(column._table.attrs), **dict(column.column.attrs)}
+        td = spec.get("td", spec.get("cell", {}))
+        per_cell = any(callable(value) for value in td.values())
+        built[column.name] = None if per_cell else column.attrs["td"].as_html()
+    html = built[column.name]
+    return column.attrs["td"].as_html() if html is None else html
 
 
 @register.simple_tag(takes_context=True)

@@ -153,3 +153,15 @@ def test_date_columns_render_as_the_librarys_template_did(language, zone):
         assert planned[0][0] == shown
     exported = [list(table_class(records).as_values()) for table_class in (LibraryDates, PlannedDates)]
     assert exported[0] == exported[1]
+
+
+class PerRowAttrs(crm.tables.Table):
+    note = tables.Column(attrs={"td": {"data-note": lambda value: value}})
+    fixed = tables.Column(accessor="note", attrs={"td": {"class": "fixed"}})
+
+
+def test_cell_attributes_computed_from_the_row_are_built_per_cell():
+    table = PerRowAttrs([{"note": "a"}, {"note": "b"}])
+    rows = [ROW_TAG.render(Context({"row": row})) for row in table.rows]
+    assert 'data-note="a"' in rows[0] and 'data-note="b"' in rows[1]
+    assert all('class="fixed"' in row for row in rows)
