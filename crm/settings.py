@@ -96,6 +96,8 @@ TEMPLATES = [
         },
     },
 ]
+# Inputs, selects and textareas written in Python, the rest by Django's widget templates.
+FORM_RENDERER = "crm.form_renderer.FormRenderer"
 
 # Database: SQLite file by default, PostgreSQL (psycopg 3) when DATABASE_URL is set.
 DATABASES = {
