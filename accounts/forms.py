@@ -168,13 +168,18 @@ class BulkActionForm(forms.Form):
         return data
 
 
+def column_choices(show_amounts: bool) -> list[tuple[str, str]]:
+    """(name, label) of the customer list's optional columns this viewer may choose."""
+    return [
+        (name, CustomerTable.base_columns[name].verbose_name)
+        for name in OPTIONAL_COLUMNS
+        if show_amounts or name not in AMOUNT_COLUMNS
+    ]
+
+
 class ColumnsForm(forms.Form):
     columns = forms.MultipleChoiceField(required=False, choices=())
 
     def __init__(self, *args, show_amounts: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["columns"].choices = [
-            (name, CustomerTable.base_columns[name].verbose_name)
-            for name in OPTIONAL_COLUMNS
-            if show_amounts or name not in AMOUNT_COLUMNS
-        ]
+        self.fields["columns"].choices = column_choices(show_amounts)

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from crm.tables import DateTimeColumn
+from crm.tables import CheckBoxColumn, DateTimeColumn
 from crm.tables import Table as CrmTable
 from crm.templatetags.crm_tags import cny, person
 
@@ -31,7 +31,7 @@ def completeness_badge(score: int) -> str:
 class CustomerTable(CrmTable):
     """The archive list. Columns other than `select` and `name` can be hidden by the user."""
 
-    select = tables.CheckBoxColumn(
+    select = CheckBoxColumn(
         accessor="pk",
         exclude_from_export=True,
         attrs={

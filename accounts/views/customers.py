@@ -29,7 +29,7 @@ from crm.roles import SALES_ROLES, Role
 
 from .. import timeline
 from ..filters import CustomerFilter
-from ..forms import BulkActionForm, ColumnsForm, ContactForm, CustomerForm, contact_formset
+from ..forms import BulkActionForm, ColumnsForm, ContactForm, CustomerForm, column_choices, contact_formset
 from ..models import Contact, ContactRole, Customer
 from ..selectors import archive_customers, completeness_summary, incomplete_customers, visible_customers
 from ..services import customers as services
@@ -103,9 +103,10 @@ class CustomerListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         show_amounts = can_view_amounts(user)
-        context["columns_form"] = ColumnsForm(
-            initial={"columns": visible_columns(self.request)}, show_amounts=show_amounts
-        )
+        # The column chooser as (name, label, shown): plain values for a plain checkbox list (a
+        # bound form field would build a widget per choice on every page view).
+        shown = set(visible_columns(self.request))
+        context["column_choices"] = [(name, label, name in shown) for name, label in column_choices(show_amounts)]
         context["bulk_form"] = BulkActionForm(user=user)
         context["can_export"] = can_export(user)
         context["can_create"] = can_create_customers(user)

@@ -6,6 +6,8 @@ from django.template.base import render_value_in_context
 from django.templatetags import l10n
 from django.utils.safestring import mark_safe
 
+from crm.tables import per_table
+
 register = template.Library()
 
 
@@ -45,14 +47,15 @@ def td_attrs(column):
     25-row list page's time). The cell attributes of our columns do not depend on the row, so the
     first cell's are reused; a column whose td attributes are callables (computed from the record)
     is still built per cell."""
-    built = column._table.__dict__.setdefault("_crm_td_attrs", {})  # name → html, or None: per cell
-    if column.name not in built:
-        spec = {**dict(column._table.attrs), **dict(column.column.attrs)}
-        td = spec.get("td", spec.get("cell", {}))
-        per_cell = any(callable(value) for value in td.values())
-        built[column.name] = None if per_cell else column.attrs["td"].as_html()
-    html = built[column.name]
+    html = per_table(column, "td_attrs", lambda: _static_td_attrs(column))
     return column.attrs["td"].as_html() if html is None else html
+
+
+def _static_td_attrs(column) -> str | None:
+    """The column's td attributes as HTML, or None when they are computed per cell."""
+    spec = {**dict(column._table.attrs), **dict(column.column.attrs)}
+    td = spec.get("td", spec.get("cell", {}))
+    return None if any(callable(value) for value in td.values()) else column.attrs["td"].as_html()
 
 
 @register.simple_tag(takes_context=True)

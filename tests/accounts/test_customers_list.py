@@ -1,5 +1,7 @@
 """The customer list: visibility, search, filters, column choice, bulk actions, query budget."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -139,8 +141,14 @@ def test_it_remembers_the_chosen_columns_in_the_session_and_always_shows_the_nam
     assert "industry" in [c.name for c in default.columns]
     response = client.post(reverse("accounts:customer_columns"), {"columns": ["credit_code", "budget"], "next": LIST})
     assert response.status_code == 302
-    shown = [c.name for c in client.get(LIST).context["table"].columns]
+    page = client.get(LIST)
+    shown = [c.name for c in page.context["table"].columns]
     assert shown == ["select", "name", "credit_code", "budget"]
+    # the chooser ticks exactly the chosen columns, and offers the rest
+    box = re.compile(r'type="checkbox" name="columns" value="(\w+)"[^>]*?( checked)?>')
+    boxes = box.findall(page.content.decode())
+    assert sorted(name for name, checked in boxes if checked) == ["budget", "credit_code"]
+    assert {"industry", "owner", "tags"} <= {name for name, checked in boxes if not checked}
 
 
 def test_it_never_shows_the_budget_column_to_a_rep_even_when_chosen(personas, client_for):

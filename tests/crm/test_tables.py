@@ -11,12 +11,16 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import conditional_escape
+from django.utils.translation import gettext_lazy as _
 from django_tables2.rows import BoundRows
 
 import crm.tables
 from accounts.models import Customer
+from accounts.tables import CustomerTable
 from crm import demo
+from crm.roles import Role
 from crm.tables import PlannedRow, resolve_on_model
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +169,67 @@ def test_cell_attributes_computed_from_the_row_are_built_per_cell():
     rows = [ROW_TAG.render(Context({"row": row})) for row in table.rows]
     assert 'data-note="a"' in rows[0] and 'data-note="b"' in rows[1]
     assert all('class="fixed"' in row for row in rows)
+
+
+def _pks_in_order(client, url: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'href="/customers/(\d+)/"', client.get(url).content.decode())]
+
+
+@pytest.mark.parametrize("sort", ["status", "-status", "tier", "-owner", "region"])
+def test_a_list_sorted_by_a_column_with_equal_values_pages_through_every_row_once(db, client, sort):
+    admin = UserFactory(username="pager", role=Role.ADMIN)
+    owner = UserFactory(username="same_owner", role=Role.SALES_REP)
+    made = [
+        CustomerFactory(name=f"同值客户{i:02d}", owner=owner, status="active", province="", city="") for i in range(60)
+    ]
+    client.force_login(admin)
+    seen = []
+    for page in (1, 2, 3):
+        seen += _pks_in_order(client, reverse("accounts:customer_list") + f"?sort={sort}&page={page}")
+    assert sorted(seen) == sorted(c.pk for c in made)  # each row once: none twice, none left out
+    # equal values: the primary key decides, in the sort's direction
+    assert seen == sorted(seen, reverse=sort.startswith("-"))
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected_end"),
+    [("name", "pk"), ("-name", "-pk"), ("-created_at", "-pk"), ("owner", "pk"), ("-tier", "-pk")],
+)
+def test_a_sorted_table_orders_its_queryset_by_primary_key_last(db, sort, expected_end):
+    table = CustomerTable(Customer.objects.order_by("-id"))
+    table.order_by = sort
+    ordering = [str(key) for key in table.data.data.query.order_by]
+    assert ordering[-1] == expected_end
+    assert len(ordering) >= 2  # the column's own keys come first
+
+
+def test_an_order_already_ending_in_a_unique_key_is_left_alone(db):
+    table = CustomerTable(Customer.objects.order_by("-id"))
+    table.order_by = ()
+    assert list(table.data.data.query.order_by) == ["-id"]
+    assert crm.tables.break_ties(Customer.objects.order_by("name", "-id")).query.order_by == ("name", "-id")
+    assert crm.tables.break_ties(Customer.objects.all()).query.order_by == ()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_checkbox_column_writes_the_librarys_input_for_every_row(db, language):
+    attrs = {"td__input": {"class": "form-check-input", "name": "pks", "form": "bulk-form", "aria-label": _("Select")}}
+    per_row = {"td__input": {"data-name": lambda record: record.name}}
+
+    class Ours(crm.tables.Table):
+        select = crm.tables.CheckBoxColumn(accessor="pk", attrs=attrs)
+        computed = crm.tables.CheckBoxColumn(accessor="pk", attrs=per_row)
+        ticked = crm.tables.CheckBoxColumn(accessor="pk", checked=lambda value, record: value % 2 == 0)
+
+    class Library(tables.Table):
+        select = tables.CheckBoxColumn(accessor="pk", attrs=attrs)
+        computed = tables.CheckBoxColumn(accessor="pk", attrs=per_row)
+        ticked = tables.CheckBoxColumn(accessor="pk", checked=lambda value, record: value % 2 == 0)
+
+    customers = [CustomerFactory(name=name) for name in ('甲 "引号" <公司>', "乙公司", "丙公司")]
+    with translation.override(language):
+        ours = [[str(cell) for _column, cell in row.items()] for row in Ours(customers).rows]
+        library = [[str(cell) for _column, cell in row.items()] for row in Library(customers).rows]
+    assert ours == library
+    assert ours[0][0] != ours[1][0]  # the value is each row's own
+    assert ("选择" if language == "zh-hans" else "Select") in ours[0][0]
