@@ -26,8 +26,7 @@ from ..selectors_tiering import (
     migration_since,
     policy_versions,
     recent_runs,
-    tier_matrix,
-    tier_migration,
+    tier_overview,
     visible_assessments,
 )
 from ..services import tiering
@@ -53,13 +52,14 @@ def matrix(request):
     _require_manager(request.user)
     form, assessments = _filtered(request)
     since = migration_since()
+    grid, migration = tier_overview(assessments, since)
     return render(
         request,
         "accounts/tiers/matrix.html",
         {
             "form": form,
-            "matrix": tier_matrix(assessments),
-            "migration": tier_migration(assessments, since),
+            "matrix": grid,
+            "migration": migration,
             "since": since,
             "show_amounts": can_view_amounts(request.user),
             "can_export": can_export(request.user),
