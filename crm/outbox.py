@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 # A drain that claimed rows and died leaves them claimed; another drain takes them after this.
 STALE_CLAIM = timedelta(minutes=10)
 CHUNK = 500
+# Delivered messages are kept this long, then pruned (daily job). A key guards against sending
+# twice only while its row exists, so every key's job must have its own record beyond this:
+# reminders (Notice rows), surveys, nurture touches, SOP tasks and the weekly lists (unique rows),
+# churn warnings (per ISO week), notices and parked jobs (unique per call).
+KEEP_SENT = timedelta(days=90)
 
 
 def queue_emails(messages: Iterable[tuple[str, str, str, list[str]]], *, deliver_now: bool = True) -> int:
@@ -65,7 +70,10 @@ def _queue(rows: list[OutboxMessage], *, deliver_now: bool) -> int:
         return 0
     keys = [r.key for r in rows]
     with transaction.atomic():
-        known = set(OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True))
+        known = set()
+        for start in range(0, len(keys), CHUNK):  # any number of messages: keys looked up a chunk at a time
+            chunk = keys[start : start + CHUNK]
+            known.update(OutboxMessage.objects.filter(key__in=chunk).values_list("key", flat=True))
         OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=CHUNK)
     if deliver_now:
         # robust: a failure here must not undo or fail the committed work; the beat job retries.
@@ -126,3 +134,15 @@ def _deliver(messages: list[OutboxMessage]) -> tuple[list[int], dict[int, str]]:
             except Exception as exc:  # the broker is still down: retry next run
                 errors[m.pk] = repr(exc)[:1000]
     return done, errors
+
+
+def prune(*, now=None, keep: timedelta = KEEP_SENT) -> int:
+    """Delete messages delivered more than `keep` ago, a chunk at a time; returns how many.
+    Pending messages stay whatever their age (they are still to be delivered)."""
+    cutoff = (now or timezone.now()) - keep
+    removed = 0
+    while True:
+        ids = list(OutboxMessage.objects.filter(sent_at__lt=cutoff).values_list("id", flat=True)[: CHUNK * 10])
+        if not ids:
+            return removed
+        removed += OutboxMessage.objects.filter(pk__in=ids).delete()[0]

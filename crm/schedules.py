@@ -33,6 +33,12 @@ SCHEDULES = [
         every_seconds=60,
     ),
     Schedule(
+        name="outbox-prune",
+        task="crm.tasks.prune_outbox",
+        description=_("Daily: delete outbox messages delivered more than 90 days ago (pending ones stay)."),
+        crontab="45 3 * * *",
+    ),
+    Schedule(
         name="dashboards-refresh",
         task="crm.tasks.refresh_dashboards",
         description=_(

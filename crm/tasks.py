@@ -22,3 +22,9 @@ def refresh_dashboards() -> dict:
 def drain_outbox() -> dict:
     """Every minute: deliver outbox messages still pending (after a crash or an outage)."""
     return outbox.drain()
+
+
+@shared_task(name="crm.tasks.prune_outbox")
+def prune_outbox() -> int:
+    """Daily: delete outbox messages delivered more than 90 days ago."""
+    return outbox.prune()

@@ -16,7 +16,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.template.loader import render_to_string
@@ -27,6 +26,7 @@ from accounts.models import Contact, ContactRole, Customer, SourceChannel, Statu
 from accounts.models import Stage as CustomerStage
 from accounts.services.customers import create_customer, find_duplicates, normalize_name, save_contact
 from accounts.services.lifecycle import record_won_deal
+from crm import outbox
 from crm.access import can_edit_owned, has_role, is_admin, managed_team_ids
 from crm.history import copy_to_history
 from crm.roles import SALES_ROLES, Role
@@ -574,11 +574,12 @@ def nurture_period(day: date, cadence_days: int) -> date:
     return date.fromordinal(ordinal - (ordinal - 1) % max(cadence_days, 1))
 
 
-def _touch_text(lead: Lead, kind: str) -> tuple[str, str]:
-    context = {"lead": lead}
-    subject = _("News for %(company)s") % {"company": lead.company}
-    body = render_to_string(f"leads/touch_{kind}.txt", context).strip()
-    return subject, body
+def _touch_body(lead: Lead, kind: str) -> str:
+    return render_to_string(f"leads/touch_{kind}.txt", {"lead": lead}).strip()
+
+
+def _touch_subject(lead: Lead) -> str:
+    return _("News for %(company)s") % {"company": lead.company}
 
 
 def send_nurture_touches(*, now: datetime | None = None) -> dict[str, int]:
@@ -593,42 +594,38 @@ def send_nurture_touches(*, now: datetime | None = None) -> dict[str, int]:
     counts = {}
     with translation.override(settings.LANGUAGE_CODE):
         for kind, contact_field in ((TouchKind.EMAIL, "email"), (TouchKind.SMS, "phone")):
-            run = uuid.uuid4()
-            due = (
-                Lead.objects.filter(status=LeadStatus.NURTURING)
-                .exclude(**{contact_field: ""})
-                .exclude(Exists(Touch.objects.filter(lead=OuterRef("pk"), kind=kind, period=period)))
-                .only("id", "company", "contact_name", "email", "phone", "industry")
-                .order_by("pk")
-            )
-            rows = []
-            for lead in due.iterator(chunk_size=2000):
-                _subject, body = _touch_text(lead, kind)
-                rows.append(Touch(lead=lead, kind=kind, period=period, sent_at=now, content=body, run=run))
-                if len(rows) >= CHUNK:
-                    Touch.objects.bulk_create(rows, ignore_conflicts=True)
-                    rows = []
-            Touch.objects.bulk_create(rows, ignore_conflicts=True)
-            mine = Touch.objects.filter(run=run).select_related("lead")
-            counts[kind] = _deliver(kind, list(mine))
+            # The touches and their queued emails commit together; SMS go out after the commit.
+            with transaction.atomic():
+                run = uuid.uuid4()
+                due = (
+                    Lead.objects.filter(status=LeadStatus.NURTURING)
+                    .exclude(**{contact_field: ""})
+                    .exclude(Exists(Touch.objects.filter(lead=OuterRef("pk"), kind=kind, period=period)))
+                    .only("id", "company", "contact_name", "email", "phone", "industry")
+                    .order_by("pk")
+                )
+                rows = []
+                for lead in due.iterator(chunk_size=2000):
+                    body = _touch_body(lead, kind)
+                    rows.append(Touch(lead=lead, kind=kind, period=period, sent_at=now, content=body, run=run))
+                    if len(rows) >= CHUNK:
+                        Touch.objects.bulk_create(rows, ignore_conflicts=True)
+                        rows = []
+                Touch.objects.bulk_create(rows, ignore_conflicts=True)
+                mine = list(Touch.objects.filter(run=run).select_related("lead"))
+                if kind == TouchKind.EMAIL:
+                    counts[kind] = _queue_emails(mine)
+            if kind == TouchKind.SMS:  # after the commit: a failed gateway call is not sent again
+                counts[kind] = sms.get_backend().send_messages([(t.lead.phone, t.content) for t in mine]) if mine else 0
     return counts
 
 
-def _deliver(kind: str, touches: list[Touch]) -> int:
-    if not touches:
-        return 0
-    if kind == TouchKind.EMAIL:
-        messages = [
-            EmailMessage(
-                subject=_("News for %(company)s") % {"company": t.lead.company},
-                body=t.content,
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                to=[t.lead.email],
-            )
-            for t in touches
-        ]
-        return get_connection().send_messages(messages) or 0
-    return sms.get_backend().send_messages([(t.lead.phone, t.content) for t in touches])
+def _queue_emails(touches: list[Touch]) -> int:
+    """To the outbox (crm.outbox: its drain sends 5,000 a minute and retries while the mail server
+    is down), keyed by touch so that nothing is queued twice."""
+    messages = [(f"nurture:{t.pk}", _touch_subject(t.lead), t.content, [t.lead.email]) for t in touches]
+    outbox.queue_emails(messages, deliver_now=False)
+    return len(touches)
 
 
 # --- weekly high-potential list -------------------------------------------------------------
@@ -682,30 +679,35 @@ def build_high_potential_list(*, today: date | None = None, send: bool = True) -
             snapshot = HighPotentialList.objects.create(
                 week=week, generated_at=timezone.now(), rows=high_potential_rows()
             )
+            if send:
+                # With the list, through the outbox: delivered after the commit, retried while the
+                # mail server is down (a re-run finds the week's list and sends nothing again).
+                _queue_high_potential_emails(snapshot)
     except IntegrityError:
         return HighPotentialList.objects.get(week=week)
-    if send:
-        managers = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name=Role.MANAGER.value)
-            .exclude(email="")
-            .distinct()
-            .order_by("pk")
-        )
-        messages, sent_to = [], []
-        with translation.override(settings.LANGUAGE_CODE):
-            for manager in managers:
-                rows = rows_for_manager(snapshot.rows, manager)
-                body = render_to_string(
-                    "leads/high_potential_email.txt", {"rows": rows, "week": week, "manager": manager}
-                )
-                subject = _("High-potential leads, week of %(week)s") % {"week": week.isoformat()}
-                messages.append(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [manager.email]))
-                sent_to.append(manager.get_username())
-        get_connection().send_messages(messages)
-        HighPotentialList.objects.filter(pk=snapshot.pk).update(emailed_to=sent_to)
-        snapshot.emailed_to = sent_to
     return snapshot
+
+
+def _queue_high_potential_emails(snapshot: HighPotentialList) -> None:
+    managers = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.MANAGER.value)
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+    messages, sent_to = [], []
+    week = snapshot.week
+    with translation.override(settings.LANGUAGE_CODE):
+        for manager in managers:
+            rows = rows_for_manager(snapshot.rows, manager)
+            body = render_to_string("leads/high_potential_email.txt", {"rows": rows, "week": week, "manager": manager})
+            subject = _("High-potential leads, week of %(week)s") % {"week": week.isoformat()}
+            messages.append((f"high-potential:{week.isoformat()}:{manager.pk}", subject, body, [manager.email]))
+            sent_to.append(manager.get_username())
+    outbox.queue_emails(messages)
+    snapshot.emailed_to = sent_to
+    snapshot.save(update_fields=["emailed_to"])
 
 
 # --- opportunities ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from accounts.models import Contact, Customer, Stage
+from crm import outbox
 from crm.roles import Role
 from followups import services, tasks
 from followups.models import Complaint, ComplaintStatus, NpsResponse, NpsSurvey, Task, TaskOrigin, TaskStatus
@@ -140,6 +141,8 @@ def test_it_sends_one_survey_per_won_customer_per_quarter(personas, won_customer
         assert services.send_nps_surveys(now=T0 + timedelta(days=20)) == 0  # same quarter
     survey = NpsSurvey.objects.get()
     assert (survey.period, survey.expires_at - survey.sent_at) == ("2026Q4", timedelta(days=30))
+    assert mail.outbox == []  # queued with the survey; the outbox's drain (every minute) sends it
+    assert outbox.drain() == {"sent": 1, "failed": 0}
     assert survey.token in mail.outbox[0].body and mail.outbox[0].to == ["chen@example.com"]
     assert services.send_nps_surveys(now=T0 + timedelta(days=60)) == 1  # next quarter
 

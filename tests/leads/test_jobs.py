@@ -7,6 +7,7 @@ import time_machine
 from django.core import mail
 from django.test import override_settings
 
+from crm.outbox import drain
 from crm.schedules import SCHEDULES
 from leads import services, tasks
 from leads.models import AssignmentPolicy, HighPotentialList, Intent, LeadStatus, Touch
@@ -33,6 +34,8 @@ def test_it_sends_each_nurtured_lead_an_email_and_an_sms_and_records_them(sms_ou
     LeadFactory(status=LeadStatus.WORKING, email="busy@example.com")
     counts = services.send_nurture_touches()
     assert counts == {"email": 2, "sms": 1}
+    assert mail.outbox == []  # queued with the touches; the outbox's drain (every minute) sends them
+    assert drain() == {"sent": 2, "failed": 0}
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
     assert sms_outbox[0][0] == "13812345678" and "培育公司" in sms_outbox[0][1]
     assert set(lead.touches.values_list("kind", flat=True)) == {"email", "sms"}
@@ -45,6 +48,7 @@ def test_it_never_sends_twice_in_the_same_period_but_again_in_the_next(sms_outbo
         services.send_nurture_touches()
         assert services.send_nurture_touches() == {"email": 0, "sms": 0}
         tasks.send_nurture_touches()
+    drain()
     assert len(mail.outbox) == 1 and len(sms_outbox) == 1
     with time_machine.travel("2026-05-30 10:00 +0800", tick=False):
         assert services.send_nurture_touches() == {"email": 1, "sms": 1}
@@ -58,18 +62,22 @@ def test_it_logs_sms_with_the_default_backend(caplog):
     assert "13812345678" in caplog.text
 
 
-def test_it_builds_the_weekly_list_once_and_emails_each_manager_what_they_may_see(personas):
+def test_it_builds_the_weekly_list_once_and_emails_each_manager_what_they_may_see(
+    personas, django_capture_on_commit_callbacks
+):
     LeadFactory(company="甲队高潜", owner=personas.rep_a, intent=Intent.HIGH, score=90)
     LeadFactory(company="乙队高潜", owner=personas.rep_c, intent=Intent.HIGH, score=85)
     LeadFactory(company="公海高潜", intent=Intent.HIGH, score=80)
     LeadFactory(company="低意向", intent=Intent.LOW, score=10)
-    snapshot = services.build_high_potential_list(today=date(2026, 6, 10))
+    with django_capture_on_commit_callbacks(execute=True):  # sent from the outbox after the commit
+        snapshot = services.build_high_potential_list(today=date(2026, 6, 10))
     assert snapshot.week == date(2026, 6, 8)  # the Monday
     assert [r["company"] for r in snapshot.rows] == ["甲队高潜", "乙队高潜", "公海高潜"]
     by_manager = {m.to[0]: m.body for m in mail.outbox}
     assert "甲队高潜" in by_manager["manager_a@example.com"] and "乙队高潜" not in by_manager["manager_a@example.com"]
     assert "公海高潜" in by_manager["manager_b@example.com"]
-    again = services.build_high_potential_list(today=date(2026, 6, 12))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.build_high_potential_list(today=date(2026, 6, 12))
     assert again.pk == snapshot.pk and len(mail.outbox) == 2
     assert HighPotentialList.objects.count() == 1
 

@@ -143,3 +143,107 @@ def test_with_redis_down_the_web_serves_and_commits_and_the_job_runs_once_redis_
         wait_for(lambda: redis.Redis.from_url(server.url).llen("celery") == 1, timeout=5, message="still one job")
     finally:
         server.stop()
+
+
+def _notice(personas):
+    from followups.services import notify
+
+    notify(users=[personas.rep_a], verb="新任务：回访")
+    return {"rep_a@example.com"}
+
+
+def _sop_letter(personas):
+    from accounts.models import Contact, Customer, Stage
+    from accounts.services.lifecycle import set_stage
+    from followups import services
+
+    services.ensure_default_sops()
+    Contact.objects.create(customer=personas.customer_a, name="陈总", email="chen@example.com", is_primary=True)
+    Customer.objects.filter(pk=personas.customer_a.pk).update(stage=Stage.NEGOTIATION)
+    set_stage(customer=personas.customer_a, stage=Stage.WON, by=personas.rep_a)  # its SOP: the kickoff letter
+    return {"chen@example.com"}
+
+
+def _nps(personas):
+    from accounts.models import Contact, Customer, Stage
+    from followups import services
+
+    Customer.objects.filter(pk=personas.customer_a.pk).update(stage=Stage.WON)
+    Contact.objects.create(customer=personas.customer_a, name="陈总", email="chen@example.com", is_primary=True)
+    assert services.send_nps_surveys() == 1
+    return {"chen@example.com"}
+
+
+def _nurture(personas):
+    from leads import services
+    from tests.leads.factories import LeadFactory
+
+    LeadFactory(status="nurturing", email="lead@example.com", phone="")
+    assert services.send_nurture_touches()["email"] == 1
+    return {"lead@example.com"}
+
+
+def _high_potential(personas):
+    from leads import services
+    from leads.models import Intent
+    from tests.leads.factories import LeadFactory
+
+    LeadFactory(company="高潜", owner=personas.rep_a, intent=Intent.HIGH, score=90)
+    services.build_high_potential_list()
+    return {"manager_a@example.com", "manager_b@example.com"}
+
+
+@pytest.mark.parametrize("job", [_notice, _sop_letter, _nps, _nurture, _high_potential], ids=lambda f: f.__name__)
+def test_every_email_the_app_sends_waits_in_the_outbox_through_a_mail_outage(
+    personas, settings, django_capture_on_commit_callbacks, job
+):
+    settings.EMAIL_BACKEND = "tests.reliability.test_outbox.BrokenMailServer"
+    with django_capture_on_commit_callbacks(execute=True):
+        expected = job(personas)  # the business action succeeds while the mail server is down
+    assert mail.outbox == []
+    pending = OutboxMessage.objects.filter(sent_at__isnull=True, kind=OutboxKind.EMAIL)
+    assert {to for payload in pending.values_list("payload", flat=True) for to in payload["to"]} >= expected
+    settings.EMAIL_BACKEND = LOCMEM
+    drain()  # the beat job, once the mail server is back
+    assert {to for m in mail.outbox for to in m.to} >= expected
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+
+
+APP_CODE = [
+    path
+    for app in ("accounts", "crm", "followups", "leads", "receivables")
+    for path in (settings.BASE_DIR / app).rglob("*.py")
+    if path.name != "outbox.py" and "migrations" not in path.parts
+]
+DIRECT_SEND = ("from django.core.mail import", "from django.core import mail", "send_mail(", "mail_admins(")
+
+
+def test_no_code_outside_the_outbox_sends_email_itself():
+    """Every email of the app goes through crm.outbox (written with the change, retried)."""
+    sources = {path: path.read_text(encoding="utf-8") for path in APP_CODE}
+    offenders = [f"{path.name}: {needle}" for path, text in sources.items() for needle in DIRECT_SEND if needle in text]
+    assert offenders == []
+
+
+def test_delivered_messages_are_pruned_after_ninety_days_pending_ones_stay(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm.outbox import prune
+    from crm.tasks import prune_outbox
+
+    now = timezone.now()
+    queue_emails([reminder(1), reminder(2), reminder(3), reminder(4)], deliver_now=False)
+    rows = {m.key: m for m in OutboxMessage.objects.all()}
+    OutboxMessage.objects.filter(pk=rows["reminder:1:reminder"].pk).update(sent_at=now - timedelta(days=91))
+    OutboxMessage.objects.filter(pk=rows["reminder:2:reminder"].pk).update(sent_at=now - timedelta(days=89))
+    OutboxMessage.objects.filter(pk=rows["reminder:3:reminder"].pk).update(created_at=now - timedelta(days=200))
+    # reminder 4: pending, new
+    assert prune(now=now) == 1
+    assert sorted(OutboxMessage.objects.values_list("key", flat=True)) == [
+        "reminder:2:reminder",  # delivered recently: still guards its key
+        "reminder:3:reminder",  # old but never delivered: still to send
+        "reminder:4:reminder",
+    ]
+    assert prune_outbox() == 0  # the daily job: nothing more to do
