@@ -1,7 +1,5 @@
 """Thin views of receivables: check access, parse, call a selector or service, render."""
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +18,7 @@ from crm.roles import Role
 
 from . import selectors, services
 from .forms import ContractForm, InstallmentFormSet, LiftForm, PaymentForm, PolicyFormSet, RatingForm
-from .models import ContractStatus, CreditRating, Notice, NoticeKind, Payment, PaymentTermPolicy
+from .models import ZERO, ContractStatus, CreditRating, Notice, NoticeKind, Payment, PaymentTermPolicy
 
 BUCKET_LABELS = {
     "current": _("Current"),
@@ -67,6 +65,7 @@ def dashboard(request):
         record_export(request, what="receivables.aging", fmt=fmt)
         return export_response(headers=headers, rows=data, fmt=fmt, basename="aging")
     totals = selectors.aging_totals(user, today=today)
+    rates = selectors.collection_rates(user, end=today, days=[30, 90])
     chart = {
         "names": [label for _key, label in _bucket_labels()],
         "values": [float(totals[k] or 0) for k in selectors.BUCKETS],
@@ -80,9 +79,9 @@ def dashboard(request):
         "totals": totals,
         "buckets": _bucket_labels(),
         "chart": chart,
-        "dso": selectors.dso(user, today=today),
-        "rate_30": selectors.collection_rate(user, start=today - timedelta(days=30), end=today),
-        "rate_90": selectors.collection_rate(user, start=today - timedelta(days=90), end=today),
+        "dso": selectors.dso(user, today=today, outstanding=totals["total"] or ZERO),
+        "rate_30": rates[30],
+        "rate_90": rates[90],
         "can_export": can_export(user),
         "is_finance": services.is_finance(user),
         "pending_count": selectors.visible_contracts(user).filter(status=ContractStatus.PENDING).count(),

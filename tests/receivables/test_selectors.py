@@ -7,6 +7,7 @@ import pytest
 
 from receivables import selectors, services
 from receivables.models import Condition
+from tests.factories import CustomerFactory
 
 TODAY = date(2026, 11, 23)
 D = Decimal
@@ -82,6 +83,9 @@ def test_it_computes_dso_from_outstanding_and_recent_sales(personas, make_contra
     # outstanding includes the old contract: 600 + 300 + 5000 = 5900 → 5900 / 1200 × 90 = 442.5
     assert selectors.dso(personas.finance, today=TODAY) == D("442.5")
     assert selectors.dso(personas.rep_c, today=TODAY) is None  # no sales in the period
+    # the page passes the aging total it has already summed: the same figure
+    outstanding = selectors.aging_totals(personas.finance, today=TODAY)["total"]
+    assert selectors.dso(personas.finance, today=TODAY, outstanding=outstanding) == D("442.5")
 
 
 def test_it_computes_the_collection_rate_of_what_fell_due_in_the_period(personas, make_contract):
@@ -99,6 +103,10 @@ def test_it_computes_the_collection_rate_of_what_fell_due_in_the_period(personas
     assert selectors.collection_rate(personas.finance, start=TODAY - timedelta(days=30), end=TODAY) == D("70.0")
     assert selectors.collection_rate(personas.finance, start=TODAY - timedelta(days=10), end=TODAY) == D("50.0")
     assert selectors.collection_rate(personas.rep_c, start=TODAY - timedelta(days=30), end=TODAY) is None
+    # the report's windows summed in one pass: each window its own figure
+    both = selectors.collection_rates(personas.finance, end=TODAY, days=[10, 30])
+    assert both == {10: D("50.0"), 30: D("70.0")}
+    assert selectors.collection_rates(personas.rep_c, end=TODAY, days=[30, 90]) == {30: None, 90: None}
 
 
 def test_it_leaves_pending_contracts_out_of_the_aging(personas, make_contract):
@@ -109,3 +117,21 @@ def test_it_leaves_pending_contracts_out_of_the_aging(personas, make_contract):
     )
     assert pending.status == "pending"
     assert selectors.aging_totals(personas.finance, today=TODAY)["total"] == D(0)
+
+
+def test_the_pages_top_customers_are_the_full_lists_head_equal_totals_by_name(personas, make_contract):
+    owing = {"丁公司": 300, "甲公司": 500, "乙公司": 500, "丙公司": 100}  # 甲 gets the smaller key
+    for name, amount in owing.items():
+        customer = CustomerFactory(name=name, owner=personas.rep_a)
+        make_contract(customer, personas.finance, [(amount, TODAY - timedelta(days=3), Condition.PREPAYMENT)])
+    full = selectors.aging(personas.finance, by="customer", today=TODAY)
+    assert [r["name"] for r in full] == ["乙公司", "甲公司", "丁公司", "丙公司"]  # equal totals by name
+
+    def rows(limit):
+        top = selectors.aging(personas.finance, by="customer", today=TODAY, limit=limit)
+        return [(r["key"], r["name"], r["total"], r["d1_30"]) for r in top]
+
+    for limit in (2, 3, 4, 10):
+        assert rows(limit) == [(r["key"], r["name"], r["total"], r["d1_30"]) for r in full[:limit]]
+    # a cut between equal totals keeps the smaller key
+    assert [name for _key, name, _total, _d in rows(1)] == ["甲公司"]
