@@ -107,3 +107,17 @@ def test_a_customer_timeline_reads_follow_ups_by_customer(personas):
     # by table size; what matters is that the customer's rows are found through an index.
     assert "Seq Scan on followups_followup" not in plan, plan
     assert re.search(r"Index Cond: \(+customer_id = ", plan), plan
+
+
+@on_postgres
+@pytest.mark.parametrize("counts", ["followups", "tasks"])
+def test_the_discipline_report_counts_from_its_indexes_alone(personas, counts):
+    from followups.services import followup_counts, open_task_counts
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    ids, now = [personas.rep_a.pk, personas.rep_b.pk], timezone.now()
+    queryset = followup_counts(ids, now - timedelta(days=30)) if counts == "followups" else open_task_counts(ids, now)
+    plan = _plan(queryset)
+    index = "followup_author_idx" if counts == "followups" else "task_assignee_due_idx"
+    assert f"Index Only Scan using {index}" in plan, plan
