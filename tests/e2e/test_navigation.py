@@ -32,7 +32,10 @@ def test_it_refuses_a_wrong_password_with_a_message(personas, new_page):
     page.fill("#id_username", "rep_a")
     page.fill("#id_password", "wrong")
     page.click("[data-testid=login-submit]")
-    assert page.locator(".alert-danger").is_visible()
+    # the click starts a form post; wait for the answer instead of reading the page still on screen
+    alert = page.wait_for_selector(".alert-danger", state="visible")
+    assert alert.is_visible()
+    assert page.locator("#id_username").input_value() == "rep_a"
 
 
 @pytest.mark.parametrize(
@@ -93,7 +96,7 @@ def test_the_admins_navigation_fits_one_line_at_1366_px(personas, new_page, scre
     bar = page.locator("nav.navbar").bounding_box()
     assert bar["height"] < 80, bar  # one row: entries beyond the eighth sit under "More"
     page.locator("[data-testid=nav-more]").click()
-    assert page.locator("[data-testid=main-nav] [data-nav=admin]").is_visible()
+    page.wait_for_selector("[data-testid=main-nav] [data-nav=admin]", state="visible")
     screenshot(page, f"nav-admin-more-{lang}")
 
 
