@@ -442,10 +442,19 @@ def main() -> None:
     }
     _print_table(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    partial = "-partial" if (args.only or args.skip_jobs or args.skip_pages) else ""
-    out = RESULTS / f"bench-{args.scale}-{result['revision']}{partial}.json"
+    out = RESULTS / f"bench-{args.scale}-{result['revision']}{_result_suffix(args)}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     print(f"\nwritten: {out.relative_to(ROOT)}")
+
+
+def _result_suffix(args) -> str:
+    """A pages-only and a jobs-only run of one revision are written side by side, not over each
+    other; any other filtered run is "-partial"."""
+    if args.skip_jobs and not args.skip_pages:
+        return "-pages"
+    if args.skip_pages and not args.skip_jobs:
+        return "-jobs"
+    return "-partial" if (args.only or args.skip_pages or args.skip_jobs) else ""
 
 
 if __name__ == "__main__":
