@@ -57,6 +57,7 @@ from .models import (
     TaskOrigin,
     TaskStatus,
 )
+from .selectors import followup_counts, open_task_counts
 
 logger = logging.getLogger(__name__)
 CHUNK = 1000
@@ -833,26 +834,6 @@ def team_discipline(*, user_ids: list[int], now: datetime | None = None, days: i
         values["overdue_rate"] = round(values["overdue"] * 100 / values["open"], 1) if values["open"] else 0.0
         values["late_rate"] = round(values["late"] * 100 / values["logged"], 1) if values["logged"] else 0.0
     return stats
-
-
-def open_task_counts(user_ids: list[int], now: datetime):
-    """Open and overdue tasks per assignee. Like `followup_counts`, it names only columns of its
-    index (assignee, status, due_at), so PostgreSQL counts from the index alone."""
-    return (
-        Task.objects.filter(assignee_id__in=user_ids, status=TaskStatus.OPEN)
-        .values("assignee_id")
-        .annotate(open=Count("*"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
-    )
-
-
-def followup_counts(user_ids: list[int], since: datetime):
-    """Follow-ups logged and logged late per author since `since`, from followup_author_idx alone
-    (author, logged_at, is_late included): a team's month at a million customers is 230,000."""
-    return (
-        FollowUp.objects.filter(author_id__in=user_ids, logged_at__gte=since)
-        .values("author_id")
-        .annotate(logged=Count("*"), late=Count("is_late", filter=Q(is_late=True)))
-    )
 
 
 # --- reminders --------------------------------------------------------------------------------

@@ -699,10 +699,10 @@ def _queue_high_potential_emails(snapshot: HighPotentialList) -> None:
     messages, sent_to = [], []
     week = snapshot.week
     with translation.override(settings.LANGUAGE_CODE):
+        subject = _("High-potential leads, week of %(week)s") % {"week": week.isoformat()}
         for manager in managers:
             rows = rows_for_manager(snapshot.rows, manager)
             body = render_to_string("leads/high_potential_email.txt", {"rows": rows, "week": week, "manager": manager})
-            subject = _("High-potential leads, week of %(week)s") % {"week": week.isoformat()}
             messages.append((f"high-potential:{week.isoformat()}:{manager.pk}", subject, body, [manager.email]))
             sent_to.append(manager.get_username())
     outbox.queue_emails(messages)

@@ -80,9 +80,9 @@ def aging(user, *, by: str = "customer", today: date | None = None, limit: int |
     """Rows of {key, name, current, d1_30, d31_60, d61_90, d90_plus, total}, largest total first;
     the first `limit` only when given (the database keeps the top ones instead of sorting them all)."""
     today = today or timezone.localdate()
-    key, name = GROUPS[by]
     if by == "customer" and limit is not None:
         return _largest_customers(user, today, limit)
+    key, name = GROUPS[by]
     rows = open_installments(user).values(key, name).annotate(**bucket_sums(today)).order_by("-total", name)
     if limit is not None:
         rows = rows[:limit]

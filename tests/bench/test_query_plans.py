@@ -112,7 +112,7 @@ def test_a_customer_timeline_reads_follow_ups_by_customer(personas):
 @on_postgres
 @pytest.mark.parametrize("counts", ["followups", "tasks"])
 def test_the_discipline_report_counts_from_its_indexes_alone(personas, counts):
-    from followups.services import followup_counts, open_task_counts
+    from followups.selectors import followup_counts, open_task_counts
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_bitmapscan = off")
