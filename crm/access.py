@@ -9,6 +9,10 @@ every object view fetches through `get_visible_or_404`; edits are checked with `
 - finance: receivables and credit (and, read-only, the customers behind them).
 """
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -18,11 +22,47 @@ from .roles import Role
 def user_roles(user) -> frozenset[str]:
     if not getattr(user, "is_authenticated", False):
         return frozenset()
-    cached = getattr(user, "_crm_roles", None)
-    if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        user._crm_roles = cached
-    return cached
+    if getattr(user, "_crm_roles", None) is None:
+        load_grants(user)
+    return user._crm_roles
+
+
+def granted_permissions(user) -> frozenset[str]:
+    """The user's permissions as "app_label.codename", their own and their groups' (what Django's
+    ModelBackend reads in two queries); crm.backends serves has_perm from it."""
+    if getattr(user, "_crm_permissions", None) is None:
+        load_grants(user)
+    return user._crm_permissions
+
+
+def load_grants(user) -> None:
+    """Read the user's groups (their roles) and permissions in one query and keep both on the user
+    object for the rest of the request. Every page asks for both (navigation, visibility, amounts,
+    export); Django's backend and the roles lookup took three ORM queries, about 2 ms a page."""
+    user_model = get_user_model()
+    tables = {
+        "group": Group._meta.db_table,
+        "user_groups": user_model.groups.through._meta.db_table,
+        "permission": Permission._meta.db_table,
+        "content_type": ContentType._meta.db_table,
+        "group_permissions": Group.permissions.through._meta.db_table,
+        "user_permissions": user_model.user_permissions.through._meta.db_table,
+    }
+    sql = """
+        SELECT 'role', g.name FROM {group} g
+          JOIN {user_groups} ug ON ug.group_id = g.id WHERE ug.user_id = %s
+        UNION ALL
+        SELECT 'permission', ct.app_label || '.' || p.codename FROM {permission} p
+          JOIN {content_type} ct ON ct.id = p.content_type_id
+         WHERE p.id IN (SELECT gp.permission_id FROM {group_permissions} gp
+                          JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)
+            OR p.id IN (SELECT up.permission_id FROM {user_permissions} up WHERE up.user_id = %s)
+    """.format(**{name: connection.ops.quote_name(table) for name, table in tables.items()})  # noqa: S608 - names from the models, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk] * 3)
+        rows = cursor.fetchall()
+    user._crm_roles = frozenset(value for kind, value in rows if kind == "role")
+    user._crm_permissions = frozenset(value for kind, value in rows if kind == "permission")
 
 
 def has_role(user, *roles: str) -> bool:

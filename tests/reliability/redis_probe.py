@@ -28,7 +28,7 @@ def serve(user_id: int) -> dict:
     started = time.monotonic()
     session = SessionStore()  # a signed-in browser's session, planted as its cookie
     session[SESSION_KEY] = str(user_id)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "crm.backends.ModelBackend"
     session[HASH_SESSION_KEY] = get_user_model().objects.get(pk=user_id).get_session_auth_hash()
     session.save()
     client = Client(HTTP_HOST="localhost")
