@@ -16,18 +16,13 @@ from bench.run import PERSONAS, django_setup, pages
 
 def signed_in(client, username: str):
     """Plant a session for `username` (as a login would) without running the login signals."""
-    from importlib import import_module
-
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth import get_user_model
+
+    from crm.backends import planted_session_key
 
     user = get_user_model().objects.get(username=username)
-    session = import_module(settings.SESSION_ENGINE).SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "crm.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    client.cookies[settings.SESSION_COOKIE_NAME] = planted_session_key(user)
     return client
 
 

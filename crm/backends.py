@@ -7,7 +7,10 @@ user and the permissions with the roles (crm.access.load_grants). Answers are Dj
 users have no permissions and superusers all of them (both through the library's code).
 """
 
-from django.contrib.auth import backends, get_user_model
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, backends, get_user_model
 
 from .access import granted_permissions
 
@@ -25,3 +28,15 @@ class ModelBackend(backends.ModelBackend):
         if plain and not hasattr(user_obj, "_perm_cache"):
             user_obj._perm_cache = set(granted_permissions(user_obj))
         return super().get_all_permissions(user_obj, obj)
+
+
+def planted_session_key(user) -> str:
+    """The key of a stored session signed in as `user` through this backend, as
+    django.contrib.auth.login leaves it but without the sign-in signals (no audit entry, no
+    last_login): for browser tests, fault probes and the benchmark, which sign in many times."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = f"{ModelBackend.__module__}.{ModelBackend.__qualname__}"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key

@@ -99,19 +99,14 @@ def new_page(browser, live_server):
     contexts = []
 
     def _open(user=None, lang=None):
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-        from django.contrib.sessions.backends.db import SessionStore
+        from crm.backends import planted_session_key
 
         context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
         context.set_default_timeout(15_000)
         cookies = []
         if user is not None:
-            session = SessionStore()
-            session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "crm.backends.ModelBackend"
-            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            session.save()
-            cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url})
+            key = planted_session_key(user)
+            cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": key, "url": live_server.url})
         if lang:
             cookies.append({"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url})
         if cookies:

@@ -154,12 +154,7 @@ def diff(before: dict, after: dict) -> dict:
 def sign_in(client, user) -> None:
     """Sign `client` in as `user` by planting a session, as a browser that signed in earlier would."""
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
 
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "crm.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    from crm.backends import planted_session_key
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = planted_session_key(user)

@@ -20,19 +20,14 @@ from crm.models import OutboxMessage  # noqa: E402
 def serve(user_id: int) -> dict:
     """Pages and a committed write with an enqueued job, as a request would do them."""
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
 
+    from crm.backends import planted_session_key
     from crm.tasks import heartbeat
 
     started = time.monotonic()
-    session = SessionStore()  # a signed-in browser's session, planted as its cookie
-    session[SESSION_KEY] = str(user_id)
-    session[BACKEND_SESSION_KEY] = "crm.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = get_user_model().objects.get(pk=user_id).get_session_auth_hash()
-    session.save()
-    client = Client(HTTP_HOST="localhost")
-    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    client = Client(HTTP_HOST="localhost")  # a signed-in browser, its session planted as its cookie
+    client.cookies[settings.SESSION_COOKIE_NAME] = planted_session_key(get_user_model().objects.get(pk=user_id))
     statuses = [client.get(path).status_code for path in ("/", "/customers/")]
     with transaction.atomic():
         customer = Customer.objects.create(name="REDIS-DOWN 写入", owner_id=user_id)

@@ -15,11 +15,10 @@ import urllib.request
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.urls import reverse
 
+from crm.backends import planted_session_key
 from tests.conftest import require
 
 pytestmark = [pytest.mark.sqlmap, pytest.mark.django_db(transaction=True)]
@@ -41,12 +40,7 @@ INJECTABLE = re.compile(r"appears to be '.*' injectable|is vulnerable|identified
 
 
 def session_cookie(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "crm.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    return f"{settings.SESSION_COOKIE_NAME}={planted_session_key(user)}"
 
 
 def run_bounded(command: list[str], timeout: int) -> tuple[int | None, str]:
