@@ -53,28 +53,31 @@ def test_it_fails_the_heartbeat_health_check_when_the_job_is_stale():
     call_command("check_heartbeat", max_age=60)
 
 
+NO_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "CRM_VAR_DIR": "/tmp/crm-deploy-check"}
+
+
+def run_python(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_it_passes_the_deploy_checks_with_production_settings():
     env = {
-        "PATH": "/usr/bin:/bin",
+        **NO_ENVIRONMENT,
         "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-for-the-deploy-check-0123456789",
         "DJANGO_ALLOWED_HOSTS": "crm.example.com",
         "DJANGO_SECURE_SSL_REDIRECT": "true",
         "DJANGO_HSTS_SECONDS": "31536000",
-        "CRM_VAR_DIR": "/tmp/crm-deploy-check",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-NO_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "CRM_VAR_DIR": "/tmp/crm-deploy-check"}
 
 
 @pytest.mark.parametrize(
@@ -83,15 +86,7 @@ NO_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "CRM_VAR_DIR": "/tmp/crm-deploy-check
     ids=["wsgi", "deploy-check", "runserver"],
 )
 def test_it_refuses_to_start_in_production_without_a_secret_key(command):
-    result = subprocess.run(
-        [sys.executable, *command],
-        cwd=settings.BASE_DIR,
-        env=NO_ENVIRONMENT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(*command, env=NO_ENVIRONMENT)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
@@ -99,13 +94,5 @@ def test_it_refuses_to_start_in_production_without_a_secret_key(command):
 @pytest.mark.parametrize("command", [["check"], ["makemigrations", "--check", "--dry-run"]])
 def test_a_fresh_clone_checks_without_a_secret_key(command):
     """Commands that neither serve nor sign run with a throwaway key (manage.KEYLESS_COMMANDS)."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *command],
-        cwd=settings.BASE_DIR,
-        env=NO_ENVIRONMENT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("manage.py", *command, env=NO_ENVIRONMENT)
     assert result.returncode == 0, result.stdout + result.stderr
