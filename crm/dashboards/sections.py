@@ -27,16 +27,6 @@ class Section:
     note: str = ""
     chart: dict | None = None  # the chart drawn beside the table (set by the view)
 
-    def cells(self) -> list[list[dict]]:
-        """Rows for the template: each value with its column's kind (money, percent)."""
-        return [
-            [
-                {"value": value, "currency": col.is_currency, "percent": col.percent, "ratio": col.ratio}
-                for value, col in zip(row, self.columns, strict=True)
-            ]
-            for row in self.rows
-        ]
-
     @property
     def wide(self) -> bool:
         """Too many columns to sit beside a chart: chart above, table below."""

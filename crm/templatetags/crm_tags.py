@@ -77,6 +77,32 @@ def table_row(context, row):
     return mark_safe(f"<tr {row.attrs.as_html()}>\n{''.join(cells)}\n</tr>")  # noqa: S308 - escaped above
 
 
+@register.simple_tag(takes_context=True)
+def section_rows(context, section):
+    """The body rows of a dashboard section's table (crm.dashboards.sections.Section), as
+    partials/section.html wrote them cell by cell:
+
+        {% for row in rows %}<tr>{% for value, column in row %}{% if forloop.first %}
+          <th scope="row" class="fw-normal">{{ value|default_if_none:"—" }}</th>
+        {% else %}<td class="text-end">{% if value is None %}—{% elif column.percent %}{{ value }}%
+          {% elif column.ratio %}{{ value }}×{% elif column.is_currency %}{{ value|cny }}
+          {% else %}{{ value }}{% endif %}</td>{% endif %}{% endfor %}</tr>{% endfor %}
+
+    Python instead of template nodes: the sales dashboard has ~400 cells, and the engine's
+    per-cell work (a loop, five nested ifs, a lookup per test) was half of that page's time."""
+    suffixes = ["%" if c.percent else "×" if c.ratio else "" for c in section.columns]
+    currency = [c.is_currency and not suffix for c, suffix in zip(section.columns, suffixes, strict=True)]
+    rows = []
+    for row in section.rows:
+        head = "—" if row[0] is None else render_value_in_context(row[0], context)
+        cells = [f'<th scope="row" class="fw-normal">{head}</th>']
+        for value, suffix, money in zip(row[1:], suffixes[1:], currency[1:], strict=True):
+            shown = "—" if value is None else render_value_in_context(cny(value) if money else value, context)
+            cells.append(f'<td class="text-end">{shown}{"" if value is None else suffix}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return mark_safe("".join(rows))  # noqa: S308 - every value escaped by render_value_in_context
+
+
 @register.filter
 def capped(count: int, cap: int) -> str:
     """A count that was only counted up to `cap` (one more means "more than that"): 1000 → "1000+"."""

@@ -96,3 +96,12 @@ def test_a_fresh_clone_checks_without_a_secret_key(command):
     """Commands that neither serve nor sign run with a throwaway key (manage.KEYLESS_COMMANDS)."""
     result = run_python("manage.py", *command, env=NO_ENVIRONMENT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_serving_process_freezes_its_startup_objects_and_collects_young_objects_less_often():
+    env = {**NO_ENVIRONMENT, "DJANGO_SECRET_KEY": "a-long-random-secret-key-for-the-wsgi-start-check-0123456789"}
+    result = run_python("-c", "import gc, crm.wsgi; print(gc.get_threshold(), gc.get_freeze_count())", env=env)
+    assert result.returncode == 0, result.stderr
+    threshold, frozen = result.stdout.strip().rsplit(" ", 1)
+    assert threshold == "(50000, 10, 10)"
+    assert int(frozen) > 50_000  # Django, the apps and their modules
