@@ -36,7 +36,7 @@ def day_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
 
 MY_DAY_ITEMS = 25  # per section, as a list page; the badge shows the count and a link opens the whole list
 COUNT_CAP = 1000
-TASK_ITEM_FIELDS = ("id", "title", "due_at", "origin", "customer_id", "customer__id", "customer__name")
+TASK_ITEM_FIELDS = ("title", "due_at", "origin", "customer", "customer__name")  # the keys come along
 
 
 def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7, items: int = MY_DAY_ITEMS) -> dict:
