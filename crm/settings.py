@@ -142,6 +142,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Sessions are read from Redis when there is one (a GET instead of a database query on every
+# request) and written to the database too, so a restarted Redis signs nobody out. Without Redis
+# the cache is per process, where a session ended in one process would live on in another's
+# copy: the database alone then.
+SESSION_ENGINE = f"django.contrib.sessions.backends.{'cached_db' if REDIS_URL else 'db'}"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
