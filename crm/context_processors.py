@@ -1,8 +1,8 @@
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .access import has_role, is_admin
 from .roles import SALES_ROLES, Role
+from .urlcache import fixed_url
 
 # Which nav entry a leads page lights up (the others light "leads").
 _LEADS_NAV = {"pool": "pool", "pipeline": "pipeline", "opportunity_detail": "pipeline"}
@@ -36,23 +36,23 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [
-        {"key": "home", "label": _("Home"), "url": reverse("crm:home"), "icon": "speedometer2"},
-        {"key": "customers", "label": _("Customers"), "url": reverse("accounts:customer_list"), "icon": "buildings"},
+        {"key": "home", "label": _("Home"), "url": fixed_url("crm:home"), "icon": "speedometer2"},
+        {"key": "customers", "label": _("Customers"), "url": fixed_url("accounts:customer_list"), "icon": "buildings"},
     ]
     if is_admin(user) or has_role(user, *SALES_ROLES):
         items += [
-            {"key": "leads", "label": _("Leads"), "url": reverse("leads:lead_list"), "icon": "person-lines-fill"},
-            {"key": "pool", "label": _("Lead pool"), "url": reverse("leads:pool"), "icon": "inboxes"},
-            {"key": "pipeline", "label": _("Pipeline"), "url": reverse("leads:pipeline"), "icon": "kanban"},
-            {"key": "my_day", "label": _("My day"), "url": reverse("followups:my_day"), "icon": "calendar-check"},
-            {"key": "tasks", "label": _("Tasks"), "url": reverse("followups:task_list"), "icon": "list-check"},
+            {"key": "leads", "label": _("Leads"), "url": fixed_url("leads:lead_list"), "icon": "person-lines-fill"},
+            {"key": "pool", "label": _("Lead pool"), "url": fixed_url("leads:pool"), "icon": "inboxes"},
+            {"key": "pipeline", "label": _("Pipeline"), "url": fixed_url("leads:pipeline"), "icon": "kanban"},
+            {"key": "my_day", "label": _("My day"), "url": fixed_url("followups:my_day"), "icon": "calendar-check"},
+            {"key": "tasks", "label": _("Tasks"), "url": fixed_url("followups:task_list"), "icon": "list-check"},
         ]
     if is_admin(user) or has_role(user, Role.MANAGER):
         items.append(
             {
                 "key": "complaints",
                 "label": _("Complaints"),
-                "url": reverse("followups:complaint_list"),
+                "url": fixed_url("followups:complaint_list"),
                 "icon": "megaphone",
             }
         )
@@ -60,28 +60,30 @@ def navigation(request):
             {
                 "key": "churn",
                 "label": _("Churn warnings"),
-                "url": reverse("accounts:churn_warnings"),
+                "url": fixed_url("accounts:churn_warnings"),
                 "icon": "heart-pulse",
             }
         )
-        items.append({"key": "tiers", "label": _("Tiers"), "url": reverse("accounts:tier_matrix"), "icon": "grid-3x3"})
+        items.append(
+            {"key": "tiers", "label": _("Tiers"), "url": fixed_url("accounts:tier_matrix"), "icon": "grid-3x3"}
+        )
     if is_admin(user) or has_role(user, Role.FINANCE, Role.MANAGER):
         items.append(
             {
                 "key": "receivables",
                 "label": _("Receivables"),
-                "url": reverse("receivables:dashboard"),
+                "url": fixed_url("receivables:dashboard"),
                 "icon": "cash-coin",
             }
         )
     if is_admin(user) or has_role(user, *SALES_ROLES, Role.FINANCE):
         items.append(
-            {"key": "dashboards", "label": _("Dashboards"), "url": reverse("dashboards:index"), "icon": "graph-up"}
+            {"key": "dashboards", "label": _("Dashboards"), "url": fixed_url("dashboards:index"), "icon": "graph-up"}
         )
     if user.has_perm("crm.view_status"):
-        items.append({"key": "status", "label": _("System status"), "url": reverse("crm:status"), "icon": "activity"})
+        items.append({"key": "status", "label": _("System status"), "url": fixed_url("crm:status"), "icon": "activity"})
     if is_admin(user) and user.is_staff:
-        items.append({"key": "admin", "label": _("Administration"), "url": reverse("admin:index"), "icon": "gear"})
+        items.append({"key": "admin", "label": _("Administration"), "url": fixed_url("admin:index"), "icon": "gear"})
     match = request.resolver_match
     active = None
     if match is not None:

@@ -15,6 +15,7 @@ from crm.access import can_export, can_view_amounts, get_visible_or_404
 from crm.audit import record_export
 from crm.exports import export_response
 from crm.models import DashboardPolicy
+from crm.urlcache import fixed_url
 
 from . import selectors, services, snapshots
 from .exports import checklist_headers, checklist_rows, workbook_response
@@ -24,7 +25,6 @@ from .tables import DisciplineTable
 
 
 def dashboards_for(user) -> list[dict]:
-    from django.urls import reverse
     from django.utils.translation import gettext_lazy
 
     entries = [
@@ -72,7 +72,7 @@ def dashboards_for(user) -> list[dict]:
         ),
     ]
     return [
-        {"key": key, "title": title, "description": text, "icon": icon, "url": reverse(f"dashboards:{key}")}
+        {"key": key, "title": title, "description": text, "icon": icon, "url": fixed_url(f"dashboards:{key}")}
         for key, title, text, icon, allowed in entries
         if allowed(user)
     ]
