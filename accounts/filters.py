@@ -2,7 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import style_small_fields
+from crm.forms import ListedModelChoiceFilter, style_small_fields
 
 from .models import (
     Customer,
@@ -29,8 +29,8 @@ class CustomerFilter(django_filters.FilterSet):
     source_channel = django_filters.ChoiceFilter(label=_("Source channel"), choices=SourceChannel.choices)
     stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices)
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=lambda request: visible_owners(request.user))
-    tag = django_filters.ModelChoiceFilter(label=_("Tag"), field_name="tags", queryset=Tag.objects.all())
+    owner = ListedModelChoiceFilter(label=_("Owner"), queryset=lambda request: visible_owners(request.user))
+    tag = ListedModelChoiceFilter(label=_("Tag"), field_name="tags", queryset=Tag.objects.all())
     needs_attention = django_filters.BooleanFilter(
         label=_("Needs attention"),
         widget=forms.Select(choices=[("", "---------"), ("true", _("Yes")), ("false", _("No"))]),

@@ -1,7 +1,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import style_small_fields
+from crm.forms import ListedModelChoiceFilter, style_small_fields
 
 from . import health
 from .models import CustomerHealth, RiskLevel, ValueTier
@@ -18,7 +18,7 @@ class WarningFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Customer"), field_name="customer__name", lookup_expr="icontains")
     risk = django_filters.ChoiceFilter(label=_("Risk"), choices=RiskLevel.choices, empty_label=_("Any risk"))
     main_cause = django_filters.ChoiceFilter(label=_("Main cause"), choices=_cause_choices)
-    owner = django_filters.ModelChoiceFilter(
+    owner = ListedModelChoiceFilter(
         label=_("Owner"), field_name="customer__owner", queryset=lambda request: visible_owners(request.user)
     )
     tier = django_filters.ChoiceFilter(

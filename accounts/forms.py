@@ -2,6 +2,7 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import ListedModelChoiceField
 from crm.templatetags.crm_tags import person
 
 from .models import Contact, Customer, Tag
@@ -150,7 +151,7 @@ class BulkActionForm(forms.Form):
     ASSIGN_OWNER, ADD_TAG = "assign_owner", "add_tag"
     action = forms.ChoiceField(choices=[(ASSIGN_OWNER, _("Assign owner")), (ADD_TAG, _("Add tag"))])
     pks = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
-    owner = forms.ModelChoiceField(queryset=None, required=False)
+    owner = ListedModelChoiceField(queryset=None, required=False)
     tag = forms.CharField(max_length=40, required=False)
 
     def __init__(self, *args, user, **kwargs):

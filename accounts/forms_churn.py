@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.forms import ListedModelChoiceField
 from crm.templatetags.crm_tags import person
 
 from .models import ChurnReason, HealthPolicy, default_health_weights
@@ -17,7 +18,7 @@ def _style(form: forms.Form) -> None:
 
 
 class ChurnForm(forms.Form):
-    reason = forms.ModelChoiceField(label=_("Why did the customer leave?"), queryset=ChurnReason.objects.none())
+    reason = ListedModelChoiceField(label=_("Why did the customer leave?"), queryset=ChurnReason.objects.none())
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
@@ -44,7 +45,7 @@ class ContactForm(forms.Form):
 
 class PlanForm(forms.Form):
     offer = forms.CharField(label=_("Offer"), widget=forms.Textarea(attrs={"rows": 3}))
-    owner = forms.ModelChoiceField(label=_("Plan owner"), queryset=None)
+    owner = ListedModelChoiceField(label=_("Plan owner"), queryset=None)
     deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, owners=None, **kwargs):

@@ -5,6 +5,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import ListedModelChoiceField
+
 from .forms import BootstrapMixin
 from .models import Industry, MaintenanceStrategy, Outlook, ResponsibleRole, TierInputs, TierPolicy, ValueTier
 from .selectors_tiering import matrix_teams
@@ -146,7 +148,7 @@ class TierInputsForm(StyledForm, forms.ModelForm):
 
 
 class MatrixFilterForm(StyledForm, forms.Form):
-    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("All teams"))
+    team = ListedModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("All teams"))
     industry = forms.ChoiceField(label=_("Industry"), required=False)
 
     def __init__(self, *args, user, **kwargs):

@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import ListedModelChoiceField
+
 from .models import Industry, Stage, Status
 from .services.handover import transferable_users
 
@@ -24,7 +26,7 @@ class ImportUploadForm(forms.Form):
         return upload
 
 
-class _UserChoice(forms.ModelChoiceField):
+class _UserChoice(ListedModelChoiceField):
     def label_from_instance(self, obj):
         name = obj.get_full_name() or obj.get_username()
         team = getattr(getattr(obj, "profile", None), "team", None)

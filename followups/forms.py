@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Stage
 from accounts.services.lifecycle import allowed_stages
+from crm.forms import ListedModelChoiceField
 
 from .channels import validate_webhook_url
 from .models import ChannelKind, Complaint, Method, SopStep, SopTemplate, Task, TeamChannel
@@ -44,7 +45,7 @@ class FollowUpForm(BootstrapMixin, forms.Form):
     """The quick log form (from My day, a task or the customer page)."""
 
     method = forms.ChoiceField(label=_("Method"), choices=Method.choices, initial=Method.CALL)
-    contact = forms.ModelChoiceField(label=_("Contact"), queryset=None, required=False)
+    contact = ListedModelChoiceField(label=_("Contact"), queryset=None, required=False)
     occurred_at = forms.DateTimeField(label=_("When it happened"), widget=DateTimeInput())
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
     feedback = forms.CharField(label=_("Customer feedback"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -89,7 +90,7 @@ class TaskForm(BootstrapMixin, forms.ModelForm):
 
 
 class ReassignForm(BootstrapMixin, forms.Form):
-    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=None)
+    assignee = ListedModelChoiceField(label=_("Assign to"), queryset=None)
 
     def __init__(self, *args, assignees, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,6 +2,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import ListedModelChoiceFilter
+
 from .models import Channel, Intent, Lead, LeadStatus, Opportunity, OppStage, ProductLine
 
 
@@ -9,9 +11,7 @@ class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     intent = django_filters.ChoiceFilter(label=_("Intent grade"), choices=Intent.choices, empty_label=_("Any intent"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=LeadStatus.choices, empty_label=_("Any status"))
-    channel = django_filters.ModelChoiceFilter(
-        label=_("Channel"), queryset=Channel.objects.all(), empty_label=_("Any channel")
-    )
+    channel = ListedModelChoiceFilter(label=_("Channel"), queryset=Channel.objects.all(), empty_label=_("Any channel"))
 
     class Meta:
         model = Lead

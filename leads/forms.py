@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import EmployeeBand, Industry
+from crm.forms import ListedModelChoiceField
 
 from .models import AssignmentPolicy, Channel, Lead, Opportunity, OppStage, ProductLine, ScoringPolicy
 
@@ -127,7 +128,7 @@ class AssignmentPolicyForm(BootstrapMixin, forms.ModelForm):
 
 
 class ReassignForm(BootstrapMixin, forms.Form):
-    to_user = forms.ModelChoiceField(label=_("New owner"), queryset=None)
+    to_user = ListedModelChoiceField(label=_("New owner"), queryset=None)
 
     def __init__(self, *args, users, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.forms import style_small_fields
+from crm.forms import ListedModelChoiceField, style_small_fields
 from crm.models import DashboardPolicy, SalesTarget
 
 from .scope import Scope, can_see_team_filters, default_range, filter_reps, filter_teams
@@ -28,8 +28,8 @@ class DashboardFilterForm(forms.Form):
     end = forms.DateField(
         label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("All teams"))
-    rep = forms.ModelChoiceField(label=_("Rep"), queryset=None, required=False, empty_label=_("All reps"))
+    team = ListedModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("All teams"))
+    rep = ListedModelChoiceField(label=_("Rep"), queryset=None, required=False, empty_label=_("All reps"))
 
     def __init__(self, data=None, *, user):
         super().__init__(data, prefix=None)
