@@ -92,6 +92,14 @@ def _display(field, value, users: dict, teams: dict) -> str:
     return str(value)
 
 
+def recent_history(customer) -> list:
+    """The customer's latest HISTORY_LIMIT + 1 history records, newest first, with who made them:
+    read once per customer object for both the timeline and the detail page's audit panel."""
+    if "_recent_history" not in customer.__dict__:
+        customer._recent_history = list(customer.history.select_related("history_user")[: HISTORY_LIMIT + 1])
+    return customer._recent_history
+
+
 def history_provider(customer, user) -> list[TimelineEvent]:
     """Field changes from the customer's simple_history records, old → new (amounts only if allowed)."""
     from crm.access import can_view_amounts
@@ -100,10 +108,9 @@ def history_provider(customer, user) -> list[TimelineEvent]:
 
     from .models import Customer
 
-    records = list(customer.history.select_related("history_user").order_by("-history_date")[: HISTORY_LIMIT + 1])
+    records = recent_history(customer)[::-1]  # oldest first, so each compares with the one before it
     if not records:
         return []  # rows written in bulk (demo, imports of old data) have no history
-    records.reverse()  # oldest first, so each record compares with the one before it
     show_amounts = can_view_amounts(user)
     tracked = {f.name for f in customer.history.model._meta.fields}
     fields = {

@@ -203,7 +203,7 @@ class CustomerDetailView(LoginRequiredMixin, DetailView):
         context.update(
             can_edit=can_edit_owned(user, customer),
             show_amounts=can_view_amounts(user),
-            history=customer.history.select_related("history_user")[:20],
+            history=timeline.recent_history(customer)[:20],
             timeline=timeline.events_for(customer, user),
             extra_actions=timeline.actions_for(customer, user),
             decision_chain=chain,
