@@ -54,9 +54,6 @@ def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7, items: 
         "today": Q(due_at__gte=now, due_at__lt=end),
         "upcoming": Q(due_at__gte=end, due_at__lt=horizon),
     }
-    # Counted up to COUNT_CAP (shown as "1000+"): an exact count of a 100,000-task book costs more
-    # than the rest of the page, and past a thousand the number no longer changes what one does.
-    counts = {name: mine.filter(condition).order_by()[: COUNT_CAP + 1].count() for name, condition in sections.items()}
     # Only what a task's line shows (followups/partials/task_item.html): a customer row has ~40
     # columns, and building 75 of them whole was a quarter of the page.
     listed = mine.select_related("customer").only(*TASK_ITEM_FIELDS)
@@ -69,14 +66,25 @@ def my_day(user, *, now: datetime | None = None, upcoming_days: int = 7, items: 
     due_customers = list(
         due.only("id", "name", "next_followup_at", "next_step", "last_followup_at").order_by("next_followup_at")[:items]
     )
+    counts = {name: _count(rows, mine.filter(sections[name]), items) for name, rows in tasks.items()}
+    counts["due_customers"] = _count(due_customers, due, items)
     return {
         **tasks,
-        "counts": {**counts, "due_customers": due.order_by()[: COUNT_CAP + 1].count()},
+        "counts": counts,
         "count_cap": COUNT_CAP,
         "due_customers": due_customers,
         "day_start": start,
         "day_end": end,
     }
+
+
+def _count(listed: list, queryset: QuerySet, items: int) -> int:
+    """A section's count: the listed rows when they are fewer than a page (nothing more to count),
+    else counted up to COUNT_CAP (shown as "1000+"): an exact count of a 100,000-task book costs
+    more than the rest of the page, and past a thousand the number no longer changes what one does."""
+    if len(listed) < items:
+        return min(len(listed), COUNT_CAP + 1)
+    return queryset.order_by()[: COUNT_CAP + 1].count()
 
 
 def team_members(user) -> QuerySet:

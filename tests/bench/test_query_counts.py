@@ -170,14 +170,19 @@ PAGES = [
 ]
 
 
-def _measure(client, url, p, maximum, django_assert_max_num_queries) -> None:
+# Pages whose few extra queries come with a full page, not with each row: My day counts a section
+# only once its list fills a page (followups.selectors._count), at most one query per section.
+PAGE_FULL_QUERIES = {"followups:my_day": 4}
+
+
+def _measure(client, url, p, maximum, django_assert_max_num_queries, *, page_full: int = 0) -> None:
     add_rows(p, 10, start=0, customer=p.customer_a)
     client.get(url)  # warm per-process caches
     few = _count(client, url)
     add_rows(p, 40, start=10, customer=p.customer_a)
     with django_assert_max_num_queries(maximum):
         many = _count(client, url)
-    assert many == few, f"{url}: {few} queries with 10 rows, {many} with 50 — a query per row"
+    assert few <= many <= few + page_full, f"{url}: {few} queries with 10 rows, {many} with 50 — a query per row"
 
 
 @pytest.mark.parametrize(("persona", "name", "query"), PAGES, ids=[f"{n}{q}" for _, n, q in PAGES])
@@ -189,7 +194,8 @@ def test_it_issues_the_same_queries_for_10_and_50_rows(
     except NoReverseMatch:
         pytest.skip(f"{name} is not part of the project (yet)")
     signed_in(client, getattr(personas, persona).username)  # a planted session: no login signals
-    _measure(client, url, personas, MAX_QUERIES, django_assert_max_num_queries)
+    page_full = PAGE_FULL_QUERIES.get(name, 0)
+    _measure(client, url, personas, MAX_QUERIES, django_assert_max_num_queries, page_full=page_full)
 
 
 @pytest.mark.parametrize("name", dashboard_pages(), ids=str)

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,6 +100,19 @@ def test_my_day_counts_a_huge_section_only_up_to_the_cap(personas, client_for, m
     response = client_for(personas.rep_a).get(reverse("followups:my_day"))
     assert response.context["counts"]["overdue"] == 4  # counted to the cap and one more
     assert 'data-testid="overdue-count">3+<' in response.content.decode()
+
+
+def test_my_day_counts_a_section_shorter_than_a_page_from_its_list_without_a_count_query(personas, client_for):
+    now = timezone.now()
+    for n in range(3):
+        _task(personas, due=now - timedelta(days=n + 1))
+    client = client_for(personas.rep_a)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("followups:my_day"))
+    assert response.context["counts"]["overdue"] == 3 == len(response.context["overdue"])
+    assert 'data-testid="overdue-count">3<' in response.content.decode()
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert not [sql for sql in counts if "followups_task" in sql or "accounts_customer" in sql]
 
 
 def test_it_builds_my_day_in_a_fixed_number_of_queries(personas, client_for, django_assert_max_num_queries):
