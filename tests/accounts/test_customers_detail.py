@@ -122,6 +122,24 @@ def test_a_customer_without_history_rows_has_a_timeline_and_logs_no_error(person
     assert not [r for r in caplog.records if r.name == "accounts.timeline"]
 
 
+def test_the_page_reads_the_contacts_and_the_history_once(personas, client_for):
+    """Completeness uses the prefetched contacts; the timeline and the audit panel share one read
+    of the latest history records."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = personas.customer_a
+    customer.next_step = "报价"
+    update_customer(customer=customer, by=personas.manager_a)
+    with CaptureQueriesContext(connection) as captured:
+        response = client_for(personas.rep_a).get(reverse("accounts:customer_detail", args=[customer.pk]))
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert len([q for q in sql if 'FROM "accounts_contact"' in q]) == 1
+    assert len([q for q in sql if 'FROM "accounts_historicalcustomer"' in q]) == 1
+    assert response.context["history"][0].history_user == personas.manager_a
+    assert any(event.kind == "changed" for event in response.context["timeline"])
+
+
 def test_it_lists_the_audit_history_with_who_changed_it(personas, client_for):
     customer = personas.customer_a
     customer.name = "改名公司"

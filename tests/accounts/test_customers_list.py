@@ -189,6 +189,21 @@ def test_it_renders_the_list_in_a_fixed_number_of_queries_however_many_rows(
     assert len(response.context["table"].page.object_list) == 25
 
 
+def test_its_selects_read_their_choices_once_without_a_server_side_cursor(personas, client_for):
+    """The tag filter's select and the bulk bar's tag list share one plain read of the tags
+    (crm.forms.ListedChoiceIterator); the owner select reads its people with a plain query too."""
+    Tag.objects.bulk_create([Tag(name="重点"), Tag(name="华东")])
+    with CaptureQueriesContext(connection) as captured:
+        page = client_for(personas.manager_a).get(LIST).content.decode()
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert not [q for q in sql if q.lstrip().upper().startswith("DECLARE")]
+    assert len([q for q in sql if 'FROM "accounts_tag" ORDER BY' in q]) == 1
+    for tag in Tag.objects.all():
+        assert f'<option value="{tag.pk}">{tag.name}</option>' in page  # the filter's select
+        assert f'<option value="{tag.name}">' in page  # the bulk bar's datalist
+    assert f'<option value="{personas.rep_a.pk}">' in page  # an owner the manager can see
+
+
 def test_it_does_not_count_all_rows_to_paginate(personas, client_for, django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

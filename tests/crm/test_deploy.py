@@ -105,3 +105,16 @@ def test_a_serving_process_freezes_its_startup_objects_and_collects_young_object
     threshold, frozen = result.stdout.strip().rsplit(" ", 1)
     assert threshold == "(50000, 10, 10)"
     assert int(frozen) > 50_000  # Django, the apps and their modules
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "engine"), [("redis://127.0.0.1:6379/9", "cached_db"), ("", "db")], ids=["redis", "no-redis"]
+)
+def test_sessions_are_read_from_redis_only_when_the_cache_is_shared(redis_url, engine):
+    """With Redis, sessions are read from the cache and written to the database as well; without
+    it the cache is per process (a session ended in one would live on in another): database only."""
+    env = {**NO_ENVIRONMENT, "REDIS_URL": redis_url}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SESSION_ENGINE)"
+    result = run_python("-c", code, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings", "DJANGO_DEBUG": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"django.contrib.sessions.backends.{engine}"
