@@ -102,11 +102,7 @@ def _completeness_values(customer: Customer) -> dict:
     if hasattr(customer, "_has_phone") and hasattr(customer, "_has_dm"):  # annotated by contact_flags()
         values["has_contact_phone"], values["has_decision_maker"] = customer._has_phone, customer._has_dm
         return values
-    prefetched = getattr(customer, "_prefetched_objects_cache", {}).get("contacts")  # the detail page's
-    if prefetched is not None:
-        contacts = [(contact.phone, contact.role) for contact in prefetched]
-    else:
-        contacts = list(customer.contacts.values_list("phone", "role"))
+    contacts = [(contact.phone, contact.role) for contact in customer.contacts.all()]  # prefetched when the page did
     values["has_contact_phone"] = any(phone for phone, _role in contacts)
     values["has_decision_maker"] = any(role == ContactRole.DECISION_MAKER for _phone, role in contacts)
     return values
