@@ -17,3 +17,6 @@ class CrmConfig(AppConfig):
         # Groups need the permissions Django creates after migrating, so this runs post_migrate.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="crm.ensure_roles")
         from . import auth  # noqa: F401  (sign-in events into the audit trail)
+        from .principal import connect
+
+        connect()  # drop cached users when they, their profile or their grants change

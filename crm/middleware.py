@@ -4,14 +4,27 @@ import zoneinfo
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+
+from . import principal
 
 SESSION_STARTED_KEY = "crm_signed_in_at"
 SESSION_SEEN_KEY = "crm_seen_at"
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with request.user read through crm.principal: the signed-in user, profile, roles
+    and permissions from one cache lookup when the cache holds them (see there)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: principal.get_user(request))
 
 
 class UserPreferencesMiddleware:

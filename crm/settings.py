@@ -63,7 +63,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.AuthenticationMiddleware",
     "crm.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -128,6 +128,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # How long a computed dashboard is reused (per user, filters and language; the page shows its
 # as-of time and a refresh link). 0 computes on every request, as the test suite does.
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=0 if TESTING else 300)
+
+# How long the signed-in user, profile, roles and permissions are reused between requests
+# (crm/principal.py; dropped at once when they change). Only with Redis, which every process
+# shares; 0 reads them from the database on every request, as without Redis and in tests.
+PRINCIPAL_CACHE_SECONDS = env.int("PRINCIPAL_CACHE_SECONDS", default=60 if REDIS_URL and not TESTING else 0)
 
 if REDIS_URL:
     # Degrades to "no cache" while Redis is down (crm/cache.py): pages keep being served.

@@ -108,13 +108,19 @@ def test_a_serving_process_freezes_its_startup_objects_and_collects_young_object
 
 
 @pytest.mark.parametrize(
-    ("redis_url", "engine"), [("redis://127.0.0.1:6379/9", "cached_db"), ("", "db")], ids=["redis", "no-redis"]
+    ("redis_url", "engine", "principal_seconds"),
+    [("redis://127.0.0.1:6379/9", "cached_db", 60), ("", "db", 0)],
+    ids=["redis", "no-redis"],
 )
-def test_sessions_are_read_from_redis_only_when_the_cache_is_shared(redis_url, engine):
-    """With Redis, sessions are read from the cache and written to the database as well; without
-    it the cache is per process (a session ended in one would live on in another): database only."""
+def test_sessions_and_signed_in_users_are_cached_only_when_the_cache_is_shared(redis_url, engine, principal_seconds):
+    """With Redis, sessions are read from the cache and written to the database as well, and the
+    signed-in user with their grants is reused (crm/principal.py); without it the cache is per
+    process (a session ended or a role taken in one would live on in another): database only."""
     env = {**NO_ENVIRONMENT, "REDIS_URL": redis_url}
-    code = "import django; django.setup(); from django.conf import settings; print(settings.SESSION_ENGINE)"
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SESSION_ENGINE, settings.PRINCIPAL_CACHE_SECONDS)"
+    )
     result = run_python("-c", code, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings", "DJANGO_DEBUG": "1"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"django.contrib.sessions.backends.{engine}"
+    assert result.stdout.strip() == f"django.contrib.sessions.backends.{engine} {principal_seconds}"
