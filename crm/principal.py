@@ -1,7 +1,8 @@
 """The signed-in user for a request: their row, profile, roles and permissions from the cache.
 
-Every page reads the same four things about who is asking: the user, their profile (language,
-time zone, team), their roles and their permissions, in two queries (crm.backends, crm.access).
+Every page reads the same things about who is asking: the user, their profile (language, time
+zone, team), their roles and permissions, and for a manager the teams they manage, in two to four
+queries (crm.backends, crm.access).
 Here the last answer is kept in the cache for PRINCIPAL_CACHE_SECONDS, keyed by the user, and a
 request whose session carries the same session hash reads it with one cache lookup instead. The
 snapshot holds no password: the check is made against the session hash Django derived from the
@@ -11,8 +12,8 @@ session signed in by another backend, an unreadable key) goes Django's own way
 stores a new snapshot.
 
 A snapshot is dropped whenever what it copies changes through the ORM: a user or a profile saved
-or deleted, a user's groups or own permissions changed, a group or its permissions changed (all
-users' snapshots: a generation number in the cache moves on). It is dropped at once and again
+or deleted, a user's groups or own permissions changed, a group, its permissions or a team changed
+(all users' snapshots: a generation number in the cache moves on). It is dropped at once and again
 when the transaction commits, so a request reading before the commit cannot keep the old state.
 A change made behind the ORM's back (SQL, queryset.update) shows within PRINCIPAL_CACHE_SECONDS.
 
@@ -33,9 +34,10 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.crypto import constant_time_compare
 
-from .access import load_grants
+from .access import has_role, load_grants, managed_team_ids
 from .backends import ModelBackend
-from .models import Profile
+from .models import Profile, Team
+from .roles import Role
 
 BACKEND = f"{ModelBackend.__module__}.{ModelBackend.__qualname__}"
 GENERATION_KEY = "principal:generation"
@@ -49,6 +51,7 @@ class Snapshot:
     profile: dict | None  # the profile's fields by attname; None: the user has no profile
     roles: frozenset[str]
     permissions: frozenset[str]
+    managed_teams: list[int] | None  # a manager's teams and their sub-teams (crm.access.managed_team_ids)
 
 
 def _key(user_id) -> str:
@@ -101,6 +104,8 @@ def _rebuild(snapshot: Snapshot):
         Profile._meta.get_field("user").set_cached_value(profile, user)
     user_model._meta.get_field("profile").set_cached_value(user, profile)
     user._crm_roles, user._crm_permissions = snapshot.roles, snapshot.permissions
+    if snapshot.managed_teams is not None:
+        user._crm_managed_teams = list(snapshot.managed_teams)
     return user
 
 
@@ -118,6 +123,7 @@ def _store(user, seconds: int) -> None:
         profile=None if profile is None else _values(profile),
         roles=user._crm_roles,
         permissions=user._crm_permissions,
+        managed_teams=managed_team_ids(user) if has_role(user, Role.MANAGER) else None,
     )
     cache.set(_key(user.pk), snapshot, seconds)
 
@@ -167,6 +173,7 @@ def _user_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
 
 
 def _group_changed(sender, **kwargs):
+    """A group, its permissions or a team (its manager, its parent): everyone's snapshot."""
     if kwargs.get("action", "post_").startswith("post_"):
         forget_everyone()
 
@@ -178,6 +185,7 @@ def connect() -> None:
         signal.connect(_user_changed, sender=user_model, dispatch_uid="crm.principal.user")
         signal.connect(_profile_changed, sender=Profile, dispatch_uid="crm.principal.profile")
         signal.connect(_group_changed, sender=Group, dispatch_uid="crm.principal.group")
+        signal.connect(_group_changed, sender=Team, dispatch_uid="crm.principal.team")  # managers, sub-teams
     m2m_changed.connect(_user_links_changed, sender=user_model.groups.through, dispatch_uid="crm.principal.groups")
     m2m_changed.connect(
         _user_links_changed, sender=user_model.user_permissions.through, dispatch_uid="crm.principal.user_perms"

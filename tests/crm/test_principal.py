@@ -175,3 +175,19 @@ def test_a_session_of_another_backend_or_without_hash_is_read_django_s_way(perso
     session.save()
     response = client.get("/dashboards/")
     assert response.status_code == 302  # Django's get_user: no hash, no user
+
+
+def test_a_manager_s_teams_come_with_the_snapshot_and_follow_a_new_sub_team(personas, client_for, cached):
+    from crm.access import managed_team_ids
+    from tests.factories import TeamFactory
+
+    client = client_for(personas.manager_a)
+    user_queries(client)
+    with CaptureQueriesContext(connection) as queries:
+        assert managed_team_ids(request_user(client)) == [personas.team_a.pk]
+    assert not [q for q in queries if "crm_team" in q["sql"]]
+    sub_team = TeamFactory(name="A队-华南", parent=personas.team_a)
+    assert managed_team_ids(request_user(client)) == sorted([personas.team_a.pk, sub_team.pk])
+    personas.team_a.manager = personas.manager_b
+    personas.team_a.save()
+    assert managed_team_ids(request_user(client)) == []
