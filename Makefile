@@ -74,14 +74,15 @@ restore: ## Restore BACKUP_FILE into the PostgreSQL database at DATABASE_URL (re
 STRESS_MINUTES ?= 10
 STRESS_USERS ?= 50
 STRESS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_stress
+STRESS_REDIS_URL ?= redis://127.0.0.1:6379/5
 stress: install ## Fault and load runs: PostgreSQL/Redis outages, then Locust (STRESS_USERS users, STRESS_MINUTES min) → bench/results/
 	CRM_STRESS=1 $(PY) -m pytest -p no:cacheprovider tests/reliability -m stress $(PYTEST_ARGS)
-	$(PY) scripts/stress.py --users $(STRESS_USERS) --minutes $(STRESS_MINUTES) --database-url $(STRESS_DATABASE_URL)
+	$(PY) scripts/stress.py --users $(STRESS_USERS) --minutes $(STRESS_MINUTES) --database-url $(STRESS_DATABASE_URL) --redis-url $(STRESS_REDIS_URL)
 
 LOAD_MINUTES ?= 5
 load: install ## Throughput run: STRESS_USERS users back to back (no think time) for LOAD_MINUTES min; asks ≥150 req/s, p95 ≤300 ms
 	$(PY) scripts/stress.py --label load --think 0 --users $(STRESS_USERS) --minutes $(LOAD_MINUTES) \
-		--p95-ms 300 --min-rps 150 --database-url $(STRESS_DATABASE_URL)
+		--p95-ms 300 --min-rps 150 --database-url $(STRESS_DATABASE_URL) --redis-url $(STRESS_REDIS_URL)
 
 .PHONY: help install run test lint messages bench clean backup restore stress
 

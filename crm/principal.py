@@ -22,6 +22,9 @@ Settings (crm/settings.py): on with Redis, whose one cache all processes share; 
 switch it on where they test it.
 """
 
+import logging
+import pickle
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -39,13 +42,16 @@ from .backends import ModelBackend
 from .models import Profile, Team
 from .roles import Role
 
+logger = logging.getLogger(__name__)
+
 BACKEND = f"{ModelBackend.__module__}.{ModelBackend.__qualname__}"
+UNREADABLE = (AttributeError, TypeError, ValueError, ImportError, pickle.UnpicklingError)
 GENERATION_KEY = "principal:generation"
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    generation: int
+    generation: str | None  # GENERATION_KEY's value when it was stored
     session_hash: str
     user: dict  # the user's loaded fields by attname, the password left out
     profile: dict | None  # the profile's fields by attname; None: the user has no profile
@@ -81,15 +87,19 @@ def _from_snapshot(request):
         return None
     if backend != BACKEND or backend not in settings.AUTHENTICATION_BACKENDS or not session_hash:
         return None
-    found = cache.get_many([GENERATION_KEY, _key(user_id)])
-    snapshot = found.get(_key(user_id))
-    if (
-        not isinstance(snapshot, Snapshot)
-        or snapshot.generation != found.get(GENERATION_KEY, 0)
-        or not constant_time_compare(snapshot.session_hash, session_hash)
-    ):
+    try:
+        found = cache.get_many([GENERATION_KEY, _key(user_id)])
+        snapshot = found.get(_key(user_id))
+        if (
+            not isinstance(snapshot, Snapshot)
+            or snapshot.generation != found.get(GENERATION_KEY)
+            or not constant_time_compare(snapshot.session_hash, session_hash)
+        ):
+            return None
+        return _rebuild(snapshot)
+    except UNREADABLE:  # a snapshot stored by another version of this code: read the database
+        logger.warning("signed-in user's cached snapshot unreadable; read from the database", exc_info=True)
         return None
-    return _rebuild(snapshot)
 
 
 def _rebuild(snapshot: Snapshot):
@@ -117,7 +127,7 @@ def _store(user, seconds: int) -> None:
     except Profile.DoesNotExist:
         profile = None
     snapshot = Snapshot(
-        generation=cache.get(GENERATION_KEY, 0),
+        generation=cache.get(GENERATION_KEY),
         session_hash=user.get_session_auth_hash(),
         user=_values(user, leave_out="password"),
         profile=None if profile is None else _values(profile),
@@ -143,9 +153,8 @@ def forget(*user_ids) -> None:
 def forget_everyone() -> None:
     """Drop every user's snapshot (a group or its permissions changed), now and on commit."""
 
-    def bump():
-        if not cache.add(GENERATION_KEY, 1, timeout=None):
-            cache.incr(GENERATION_KEY)
+    def bump():  # a new random value: no counter to race on or to fall back to an old value
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
 
     bump()
     transaction.on_commit(bump)

@@ -118,6 +118,12 @@ def main() -> int:
     parser.add_argument("--min-rps", type=float, default=0, help="fail when the overall throughput is lower")
     parser.add_argument("--label", default="stress", help="results go to bench/results/<label>-<time>.json")
     parser.add_argument("--database-url", default=os.environ.get("STRESS_DATABASE_URL", ""))
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("STRESS_REDIS_URL", ""),
+        help="Redis for the cache, sessions and the signed-in users, as in production (this run flushes "
+        "that database); empty: none",
+    )
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("--database-url postgres://… is required (a database this run may drop and rebuild)")
@@ -128,6 +134,7 @@ def main() -> int:
         **os.environ,
         **BENCH_ENV,
         "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
         "CRM_VAR_DIR": str(work / "var"),
         "STRESS_ACK_FILE": str(ack_file),
         "STRESS_THINK": args.think,
@@ -136,6 +143,10 @@ def main() -> int:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     print(f"preparing {args.database_url} with {args.customers} demo customers …", flush=True)
     prepare_database(args.database_url, env, args.customers)
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
 
     port = free_port()
     gunicorn = [sys.executable, "-m", "gunicorn", "crm.wsgi:application", "--bind", f"127.0.0.1:{port}"]
@@ -200,6 +211,7 @@ def main() -> int:
         "minutes": args.minutes,
         "customers": args.customers,
         "gunicorn_workers": args.workers,
+        "redis": bool(args.redis_url),
         "pages": pages,
         "failures": failures,
         "server_errors": server_errors,
@@ -237,7 +249,8 @@ def markdown(r: dict) -> str:
         f"### Load run {r['when']} ({r['revision']})",
         "",
         f"{r['users']} users for {r['minutes']} min (think time {think(r)}, each signs in once), gunicorn "
-        f"{r['gunicorn_workers']} workers, PostgreSQL, {r['customers']} demo customers, "
+        f"{r['gunicorn_workers']} workers, PostgreSQL{' and Redis' if r.get('redis') else ''}, "
+        f"{r['customers']} demo customers, "
         f"{r['machine']['cpus']} CPUs. Server errors: **{r['server_errors']}**; follow-ups acknowledged: "
         f"**{r['followups_acknowledged']}**, missing from the database: **{r['followups_missing']}**; "
         f"throughput **{r['rps']} req/s** (at least {r['min_rps']:g} asked); p95 limit {r['p95_limit_ms']:.0f} ms"

@@ -191,3 +191,14 @@ def test_a_manager_s_teams_come_with_the_snapshot_and_follow_a_new_sub_team(pers
     personas.team_a.manager = personas.manager_b
     personas.team_a.save()
     assert managed_team_ids(request_user(client)) == []
+
+
+def test_a_snapshot_left_by_another_version_of_the_code_is_read_from_the_database(personas, client_for, cached, caplog):
+    from django.core.cache import cache
+
+    client = client_for(personas.manager_a)
+    user_queries(client)
+    cache.set(principal._key(personas.manager_a.pk), object.__new__(principal.Snapshot))  # no fields
+    assert user_queries(client)  # read the database again instead of failing the page
+    assert request_user(client).username == "manager_a"
+    assert "unreadable" in caplog.text
