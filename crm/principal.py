@@ -13,7 +13,7 @@ stores a new snapshot.
 
 A snapshot is dropped whenever what it copies changes through the ORM: a user or a profile saved
 or deleted, a user's groups or own permissions changed, a group, its permissions or a team changed
-(all users' snapshots: a generation number in the cache moves on). It is dropped at once and again
+(all users' snapshots: the generation value in the cache changes). It is dropped at once and again
 when the transaction commits, so a request reading before the commit cannot keep the old state.
 A change made behind the ORM's back (SQL, queryset.update) shows within PRINCIPAL_CACHE_SECONDS.
 
@@ -37,10 +37,9 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.crypto import constant_time_compare
 
-from .access import has_role, load_grants, managed_team_ids
+from .access import granted_permissions, managed_team_ids, user_roles
 from .backends import ModelBackend
 from .models import Profile, Team
-from .roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class Snapshot:
     profile: dict | None  # the profile's fields by attname; None: the user has no profile
     roles: frozenset[str]
     permissions: frozenset[str]
-    managed_teams: list[int] | None  # a manager's teams and their sub-teams (crm.access.managed_team_ids)
+    managed_teams: list[int]  # crm.access.managed_team_ids: a manager's teams and sub-teams, else []
 
 
 def _key(user_id) -> str:
@@ -114,14 +113,13 @@ def _rebuild(snapshot: Snapshot):
         Profile._meta.get_field("user").set_cached_value(profile, user)
     user_model._meta.get_field("profile").set_cached_value(user, profile)
     user._crm_roles, user._crm_permissions = snapshot.roles, snapshot.permissions
-    if snapshot.managed_teams is not None:
-        user._crm_managed_teams = list(snapshot.managed_teams)
+    user._crm_managed_teams = list(snapshot.managed_teams)
     return user
 
 
 def _store(user, seconds: int) -> None:
-    if getattr(user, "_crm_permissions", None) is None:
-        load_grants(user)  # the page asks for them anyway; read now to keep them with the user
+    """Roles, permissions and teams are read now if the request has not read them yet: every page
+    asks for them anyway."""
     try:
         profile = user.profile  # read with the user (crm.backends)
     except Profile.DoesNotExist:
@@ -131,9 +129,9 @@ def _store(user, seconds: int) -> None:
         session_hash=user.get_session_auth_hash(),
         user=_values(user, leave_out="password"),
         profile=None if profile is None else _values(profile),
-        roles=user._crm_roles,
-        permissions=user._crm_permissions,
-        managed_teams=managed_team_ids(user) if has_role(user, Role.MANAGER) else None,
+        roles=user_roles(user),
+        permissions=granted_permissions(user),
+        managed_teams=managed_team_ids(user),
     )
     cache.set(_key(user.pk), snapshot, seconds)
 
@@ -181,7 +179,7 @@ def _user_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
         forget_everyone()
 
 
-def _group_changed(sender, **kwargs):
+def _everyone_changed(sender, **kwargs):
     """A group, its permissions or a team (its manager, its parent): everyone's snapshot."""
     if kwargs.get("action", "post_").startswith("post_"):
         forget_everyone()
@@ -193,10 +191,10 @@ def connect() -> None:
     for signal in (post_save, post_delete):
         signal.connect(_user_changed, sender=user_model, dispatch_uid="crm.principal.user")
         signal.connect(_profile_changed, sender=Profile, dispatch_uid="crm.principal.profile")
-        signal.connect(_group_changed, sender=Group, dispatch_uid="crm.principal.group")
-        signal.connect(_group_changed, sender=Team, dispatch_uid="crm.principal.team")  # managers, sub-teams
+        signal.connect(_everyone_changed, sender=Group, dispatch_uid="crm.principal.group")
+        signal.connect(_everyone_changed, sender=Team, dispatch_uid="crm.principal.team")  # managers, sub-teams
     m2m_changed.connect(_user_links_changed, sender=user_model.groups.through, dispatch_uid="crm.principal.groups")
     m2m_changed.connect(
         _user_links_changed, sender=user_model.user_permissions.through, dispatch_uid="crm.principal.user_perms"
     )
-    m2m_changed.connect(_group_changed, sender=Group.permissions.through, dispatch_uid="crm.principal.group_perms")
+    m2m_changed.connect(_everyone_changed, sender=Group.permissions.through, dispatch_uid="crm.principal.group_perms")

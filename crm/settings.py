@@ -129,7 +129,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # as-of time and a refresh link). 0 computes on every request, as the test suite does.
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=0 if TESTING else 300)
 
-# How long the signed-in user, profile, roles and permissions are reused between requests
+# How long the signed-in user, profile, roles, permissions and managed teams are reused between requests
 # (crm/principal.py; dropped at once when they change). Only with Redis, which every process
 # shares; 0 reads them from the database on every request, as without Redis and in tests.
 PRINCIPAL_CACHE_SECONDS = env.int("PRINCIPAL_CACHE_SECONDS", default=60 if REDIS_URL and not TESTING else 0)
