@@ -8,7 +8,7 @@ does not answer from holding a request.
 
 import logging
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -30,8 +30,29 @@ def _degrade(default):
     return wrap
 
 
+class OneClientPerPool(RedisCacheClient):
+    """Django's Redis client, keeping one `redis.Redis` per connection pool. Django builds a new
+    one for every cache operation (~50 µs each, three operations per page: session, signed-in
+    user, bell); a `redis.Redis` is safe to share between threads, its pool hands out connections."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))  # a pool lives as long as this client (self._pools)
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """django's RedisCache; while Redis is unreachable reads miss, writes are dropped, counters start at 1."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = OneClientPerPool
 
     def get(self, key, default=None, version=None):
         try:
