@@ -221,8 +221,9 @@ def explain(assessment: TierAssessment, policy: TierPolicy | None, *, show_amoun
 
 
 def tier_card(customer, user) -> dict:
-    """Context of the tier card on the customer page (two queries: assessment, its policy)."""
-    assessment = TierAssessment.objects.select_related("override_by").filter(customer=customer).first()
+    """Context of the tier card on the customer page: the assessment (no query when the customer
+    was read with select_related("tier_assessment__override_by"), as the page does) and its policy."""
+    assessment = getattr(customer, "tier_assessment", None)  # a missing row raises an AttributeError
     if assessment is None:
         return {"assessment": None}
     policy = TierPolicy.objects.filter(version=assessment.policy_version).first()

@@ -180,9 +180,9 @@ class CustomerDetailView(LoginRequiredMixin, DetailView):
     context_object_name = "customer"
 
     def get_object(self, queryset=None):
-        return get_visible_or_404(
-            visible_customers(self.request.user).prefetch_related("tags", "contacts"), pk=self.kwargs["pk"]
-        )
+        # The health and tier cards read their one-to-one rows from this query (a join each).
+        customers = visible_customers(self.request.user).select_related("health", "tier_assessment__override_by")
+        return get_visible_or_404(customers.prefetch_related("tags", "contacts"), pk=self.kwargs["pk"])
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()

@@ -194,6 +194,14 @@ def test_a_manager_overrides_with_a_reason_and_the_card_says_so(tiered, client_f
     assert 'data-testid="tier-override"' in page and "重点培育" in page and "2026-07-01" in page
     assert "B + medium potential + new" in page
 
+    # The card's assessment and its overrider, and the health card's row, come with the customer's
+    # own query: no query of their own on the customer page.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(customer.get_absolute_url()).status_code == 200
+    own = [q["sql"] for q in queries if q["sql"].lstrip().startswith('SELECT "accounts_tierassessment"')]
+    own += [q["sql"] for q in queries if q["sql"].lstrip().startswith('SELECT "accounts_customerhealth"')]
+    assert own == []
+
 
 @time_machine.travel(NOW, tick=False)
 def test_a_rep_sees_the_why_but_cannot_override(tiered, client_for):

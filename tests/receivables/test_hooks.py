@@ -7,7 +7,8 @@ from accounts import timeline
 from accounts.services.handover import transfer_customers
 from accounts.services.merge import merge_customers
 from receivables import services
-from receivables.models import Condition, Contract, CreditRating
+from receivables.models import Condition, Contract, ContractStatus, CreditRating, Installment
+from receivables.selectors import customer_summary
 from tests.factories import CustomerFactory
 
 
@@ -41,6 +42,35 @@ def test_it_shows_contracts_paid_outstanding_and_next_due_on_the_customer_page(p
     assert 'data-testid="action-new-contract"' in html
     kinds = {e.kind for e in timeline.events_for(personas.customer_a, personas.finance)}
     assert {"contract", "payment"} <= kinds
+
+
+def test_the_customer_summary_counts_every_contract_and_books_only_active_and_closed_ones(
+    personas, make_contract, django_assert_num_queries
+):
+    def contract(status, plan):
+        made = make_contract(personas.customer_a, personas.finance, plan)
+        Contract.objects.filter(pk=made.pk).update(status=status)
+        return made
+
+    active = contract(ContractStatus.ACTIVE, [(300, date(2026, 3, 1)), (700, date(2026, 5, 1)), (100, date(2026, 4, 1))])
+    Installment.objects.filter(contract=active, due_on=date(2026, 3, 1)).update(paid_amount=300)  # paid in full
+    Installment.objects.filter(contract=active, due_on=date(2026, 4, 1)).update(paid_amount=40)  # partly
+    closed = contract(ContractStatus.CLOSED, [(500, date(2025, 6, 1))])
+    Installment.objects.filter(contract=closed).update(paid_amount=500)
+    contract(ContractStatus.DRAFT, [(9000, date(2026, 1, 15))])  # counted, neither booked nor due
+    contract(ContractStatus.PENDING, [(8000, date(2026, 1, 20))])
+    make_contract(personas.customer_b, personas.finance, [(7000, date(2026, 1, 10))])  # another customer
+
+    with django_assert_num_queries(1):
+        summary = customer_summary(personas.customer_a)
+    assert summary == {
+        "contracts": 4,
+        "paid": Decimal(840),
+        "outstanding": Decimal(760),  # 300 + 700 + 100 + 500 booked, 840 of it paid
+        "next_due": date(2026, 4, 1),  # the earliest active installment not paid in full
+    }
+    empty = customer_summary(CustomerFactory())
+    assert empty == {"contracts": 0, "paid": Decimal(0), "outstanding": Decimal(0), "next_due": None}
 
 
 def test_it_hides_amounts_on_the_customer_page_from_the_rep(personas, make_contract, client_for):
