@@ -52,7 +52,9 @@ def test_the_customer_summary_counts_every_contract_and_books_only_active_and_cl
         Contract.objects.filter(pk=made.pk).update(status=status)
         return made
 
-    active = contract(ContractStatus.ACTIVE, [(300, date(2026, 3, 1)), (700, date(2026, 5, 1)), (100, date(2026, 4, 1))])
+    active = contract(
+        ContractStatus.ACTIVE, [(300, date(2026, 3, 1)), (700, date(2026, 5, 1)), (100, date(2026, 4, 1))]
+    )
     Installment.objects.filter(contract=active, due_on=date(2026, 3, 1)).update(paid_amount=300)  # paid in full
     Installment.objects.filter(contract=active, due_on=date(2026, 4, 1)).update(paid_amount=40)  # partly
     closed = contract(ContractStatus.CLOSED, [(500, date(2025, 6, 1))])
