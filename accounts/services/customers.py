@@ -116,12 +116,16 @@ def missing_fields(customer: Customer) -> list[str]:
 
 def refresh_completeness(customers: Iterable[int] | None = None) -> int:
     """Recompute the stored score for the given customer ids (all when None), set-based in chunks."""
-    qs = Customer.objects.all() if customers is None else Customer.objects.filter(pk__in=list(customers))
-    qs = qs.annotate(**contact_flags())
+    ids = None if customers is None else list(customers)
+    qs = Customer.objects.all() if ids is None else Customer.objects.filter(pk__in=ids)
+    qs = qs.annotate(**contact_flags()).only(
+        *[k for k in COMPLETENESS_FIELDS if not k.startswith("has_")], "completeness"
+    )
+    # A few customers (a follow-up, an edit): one plain query. All or many: read in chunks (on
+    # PostgreSQL a server-side cursor, three round trips that only pay off for long reads).
+    rows = qs if ids is not None and len(ids) <= 2000 else qs.iterator(chunk_size=2000)
     changed, batch = 0, []
-    for customer in qs.only(*[k for k in COMPLETENESS_FIELDS if not k.startswith("has_")], "completeness").iterator(
-        chunk_size=2000
-    ):
+    for customer in rows:
         values = {key: getattr(customer, key, None) for key in COMPLETENESS_FIELDS}
         values["has_contact_phone"], values["has_decision_maker"] = customer._has_phone, customer._has_dm
         score, _missing = completeness_of(values)
