@@ -26,6 +26,16 @@ def require(condition: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
+def redis_ping(url: str) -> bool:
+    """Whether a Redis answers at `url` (half a second at most)."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
 @pytest.fixture
 def personas(db):
     team_a = TeamFactory(name="A队")

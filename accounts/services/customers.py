@@ -114,6 +114,9 @@ def missing_fields(customer: Customer) -> list[str]:
     return [str(COMPLETENESS_FIELDS[key][0]) for key in sorted(missing, key=lambda k: -COMPLETENESS_FIELDS[k][1])]
 
 
+COMPLETENESS_CHUNK = 2000  # rows read and written per round trip when refreshing many
+
+
 def refresh_completeness(customers: Iterable[int] | None = None) -> int:
     """Recompute the stored score for the given customer ids (all when None), set-based in chunks."""
     ids = None if customers is None else list(customers)
@@ -123,7 +126,7 @@ def refresh_completeness(customers: Iterable[int] | None = None) -> int:
     )
     # A few customers (a follow-up, an edit): one plain query. All or many: read in chunks (on
     # PostgreSQL a server-side cursor, three round trips that only pay off for long reads).
-    rows = qs if ids is not None and len(ids) <= 2000 else qs.iterator(chunk_size=2000)
+    rows = qs if ids is not None and len(ids) <= COMPLETENESS_CHUNK else qs.iterator(chunk_size=COMPLETENESS_CHUNK)
     changed, batch = 0, []
     for customer in rows:
         values = {key: getattr(customer, key, None) for key in COMPLETENESS_FIELDS}
@@ -132,7 +135,7 @@ def refresh_completeness(customers: Iterable[int] | None = None) -> int:
         if score != customer.completeness:
             customer.completeness = score
             batch.append(customer)
-        if len(batch) >= 2000:
+        if len(batch) >= COMPLETENESS_CHUNK:
             changed += Customer.objects.bulk_update(batch, ["completeness"])
             batch = []
     if batch:

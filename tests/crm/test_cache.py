@@ -4,21 +4,12 @@ cache" while Redis cannot be reached."""
 import os
 import uuid
 
-import redis
-
 from crm.cache import ResilientRedisCache
-from tests.conftest import require
+from tests.conftest import redis_ping, require
 
 
 def _cache(url: str) -> ResilientRedisCache:
     return ResilientRedisCache(url, {"OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}})
-
-
-def _reachable(url: str) -> bool:
-    try:
-        return redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
 
 
 def test_every_operation_uses_the_same_client_of_its_pool():
@@ -31,7 +22,7 @@ def test_every_operation_uses_the_same_client_of_its_pool():
 
 def test_values_go_to_redis_and_come_back():
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-    require(_reachable(url), f"Redis not reachable at {url}")
+    require(redis_ping(url), f"Redis not reachable at {url}")
     cache, key = _cache(url), f"test-cache-{uuid.uuid4().hex}"
     try:
         cache.set(key, {"count": 3}, 30)

@@ -16,7 +16,7 @@ from crm.models import Heartbeat
 from crm.schedules import SCHEDULES
 from crm.services import ensure_periodic_tasks, record_heartbeat
 from crm.tasks import heartbeat
-from tests.conftest import require
+from tests.conftest import redis_ping, require
 
 
 @pytest.mark.django_db
@@ -53,15 +53,6 @@ def _redis_url():
     return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
-def _redis_reachable(url):
-    import redis
-
-    try:
-        return redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
 def _database_url():
     s = connection.settings_dict
     if s["ENGINE"].endswith("sqlite3"):
@@ -74,7 +65,7 @@ def _database_url():
 @pytest.mark.django_db(transaction=True)
 def test_it_runs_the_heartbeat_through_a_real_worker_on_redis(tmp_path):
     url = _redis_url()
-    require(_redis_reachable(url), f"Redis not reachable at {url}")
+    require(redis_ping(url), f"Redis not reachable at {url}")
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     env = {
         **os.environ,

@@ -18,7 +18,7 @@ import pytest
 from django.apps import apps
 from django.db import connection, models
 
-from tests.conftest import require
+from tests.conftest import redis_ping, require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,15 +65,6 @@ def stop_process(proc: subprocess.Popen, *, timeout: float = 15) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=timeout)
-
-
-def redis_ping(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
 
 
 class RedisServer:
