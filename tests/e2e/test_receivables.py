@@ -59,6 +59,14 @@ def test_finance_creates_a_contract_records_a_partial_payment_and_sees_the_aging
     page.locator("[data-testid=chart-aging] canvas").first.wait_for()
     screenshot(page, "receivables-aging")
 
+    # The customer page sums it up: one contract, paid, outstanding, and the first installment
+    # not paid in full as the next due date.
+    page.goto(page.base_url + personas.customer_a.get_absolute_url())
+    summary = page.locator("[data-testid=action-receivables]").inner_text()
+    assert "¥12,000.00" in summary and "¥88,000.00" in summary
+    assert (today - timedelta(days=10)).isoformat() in summary
+    screenshot(page, "receivables-customer-summary")
+
 
 def test_a_rep_sees_the_collection_task_but_no_amounts(personas, new_page, screenshot):
     due = timezone.localdate() - timedelta(days=1)
