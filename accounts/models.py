@@ -1,12 +1,12 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm.models import SingletonPolicy, Team
+from crm.urlcache import object_url
 
 from .validators import validate_credit_code, validate_phone
 
@@ -179,7 +179,7 @@ class Customer(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("accounts:customer_detail", args=[self.pk])
+        return object_url("accounts:customer_detail", self.pk)
 
     @property
     def number(self) -> str:

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Contact, Customer, Stage
 from crm.models import SingletonPolicy, Team
+from crm.urlcache import object_url
 
 
 class FollowupPolicy(SingletonPolicy, models.Model):
@@ -316,7 +316,7 @@ class Complaint(models.Model):
         return f"{self.customer} · {self.get_kind_display()}"
 
     def get_absolute_url(self):
-        return reverse("followups:complaint_detail", args=[self.pk])
+        return object_url("followups:complaint_detail", self.pk)
 
     @property
     def escalated_at(self):

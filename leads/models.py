@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -17,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Customer, EmployeeBand, Industry, Tag
 from accounts.validators import validate_phone
 from crm.models import SingletonPolicy, Team
+from crm.urlcache import object_url
 
 
 class Channel(models.Model):
@@ -199,7 +199,7 @@ class Lead(models.Model):
         return self.company
 
     def get_absolute_url(self):
-        return reverse("leads:lead_detail", args=[self.pk])
+        return object_url("leads:lead_detail", self.pk)
 
     @property
     def in_pool(self) -> bool:
@@ -396,7 +396,7 @@ class Opportunity(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("leads:opportunity_detail", args=[self.pk])
+        return object_url("leads:opportunity_detail", self.pk)
 
     @property
     def is_closed(self) -> bool:

@@ -17,13 +17,13 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Customer
 from crm.models import Team
+from crm.urlcache import object_url
 from leads.models import ProductLine
 
 ZERO = Decimal("0.00")
@@ -173,7 +173,7 @@ class Contract(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("receivables:contract_detail", args=[self.pk])
+        return object_url("receivables:contract_detail", self.pk)
 
     @property
     def number(self) -> str:

@@ -1,12 +1,23 @@
-"""crm.urlcache.fixed_url: reverse() remembered, yet following the URLconf and the script prefix."""
+"""crm.urlcache: reverse() remembered (fixed_url, object_url), yet following the URLconf and the script prefix."""
 
+import pytest
 from django.http import HttpResponse
+from django.template import Context, Template
 from django.test import override_settings
-from django.urls import include, path, reverse, set_script_prefix
+from django.urls import NoReverseMatch, include, path, reverse, set_script_prefix
 
-from crm.urlcache import fixed_url
+from crm.urlcache import fixed_url, object_url
+from tests.factories import CustomerFactory
 
-urlpatterns = [path("elsewhere/", include(([path("", lambda request: HttpResponse(), name="home")], "crm")))]
+
+def _view(request, pk=None):
+    return HttpResponse()
+
+
+urlpatterns = [
+    path("elsewhere/", include(([path("", _view, name="home")], "crm"))),
+    path("clients/", include(([path("<int:pk>/view/", _view, name="customer_detail")], "accounts"))),
+]
 
 
 def test_it_gives_what_reverse_gives():
@@ -28,3 +39,47 @@ def test_it_follows_a_changed_urlconf():
     with override_settings(ROOT_URLCONF=__name__):
         assert fixed_url("crm:home") == "/elsewhere/"
     assert fixed_url("crm:home") == before
+
+
+def test_object_url_follows_a_changed_urlconf():
+    before = object_url("accounts:customer_detail", 3)
+    with override_settings(ROOT_URLCONF=__name__):
+        assert object_url("accounts:customer_detail", 3) == "/clients/3/view/"
+    assert object_url("accounts:customer_detail", 3) == before == "/customers/3/"
+
+
+def test_object_url_gives_what_reverse_gives():
+    for name in (
+        "accounts:customer_detail",
+        "leads:lead_detail",
+        "leads:opportunity_detail",
+        "receivables:contract_detail",
+        "followups:complaint_detail",
+    ):
+        for pk in (1, 42, 1_000_000):
+            assert object_url(name, pk) == reverse(name, args=[pk])
+
+
+def test_object_url_follows_the_script_prefix_and_leaves_odd_keys_to_reverse():
+    try:
+        set_script_prefix("/crm/")
+        assert object_url("accounts:customer_detail", 7) == "/crm/customers/7/"
+    finally:
+        set_script_prefix("/")
+    assert object_url("accounts:customer_detail", 7) == "/customers/7/"
+    assert object_url("accounts:customer_detail", "8") == "/customers/8/"  # not an int: reverse() itself
+    with pytest.raises(NoReverseMatch):
+        object_url("accounts:customer_detail", None)  # an unsaved record has no page, as before
+
+
+def test_a_model_links_to_its_page_through_object_url(db):
+    customer = CustomerFactory()
+    assert customer.get_absolute_url() == reverse("accounts:customer_detail", args=[customer.pk])
+
+
+def test_the_object_url_filter_writes_what_the_url_tag_writes():
+    for name in ("followups:customer", "followups:log", "accounts:customer_detail"):
+        for pk in (5, 123456):
+            context = Context({"pk": pk})
+            tag = Template(f"{{% url '{name}' pk %}}").render(context)
+            assert Template(f"{{% load crm_tags %}}{{{{ pk|object_url:'{name}' }}}}").render(context) == tag
