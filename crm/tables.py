@@ -11,6 +11,7 @@ planned once per table and record class; the cell values and their rendering are
 
 import inspect
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partialmethod
 
 import django_tables2 as tables
@@ -18,14 +19,15 @@ from django.db import models
 from django.template.defaultfilters import date as date_filter
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 from django_tables2.columns import ManyToManyColumn
+from django_tables2.columns.base import LinkTransform
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow, BoundRows
-from django_tables2.utils import Accessor, signature
+from django_tables2.utils import Accessor, AttributeDict, signature
 
 
 @dataclass(frozen=True)
@@ -73,20 +75,50 @@ def resolve_on_model(record: models.Model, bits: tuple[str, ...]):
     return current
 
 
+# Django date format characters written as zero-padded numbers, the same in every language.
+_NUMERIC_DATE_PARTS = {
+    "Y": "{0.year:04d}",
+    "m": "{0.month:02d}",
+    "d": "{0.day:02d}",
+    "H": "{0.hour:02d}",
+    "i": "{0.minute:02d}",
+    "s": "{0.second:02d}",
+}
+_TIME_PARTS = frozenset("His")
+
+
+def numeric_date_pattern(date_format: str) -> str | None:
+    """A str.format pattern writing what Django's `date` filter writes for a format made of the
+    numeric parts above and punctuation ("Y-m-d H:i" → "{0.year:04d}-{0.month:02d}-…"); None for
+    any other format (a format name, a word such as "M" or "l", an escaped character)."""
+    if not date_format or "\\" in date_format:
+        return None
+    if any(char.isalpha() and char not in _NUMERIC_DATE_PARTS for char in date_format):
+        return None
+    literal = {"{": "{{", "}": "}}"}
+    return "".join(_NUMERIC_DATE_PARTS.get(char) or literal.get(char, char) for char in date_format)
+
+
 class DateFilterRender:
     """Renders as django-tables2's date columns, whose template is `{{ value|date:"<format>"|default:default }}`,
     without that template: the library compiles it anew for every cell (about 200 µs each; 5 ms of
     the rep's 25-row customer list went to its one date column). The same `date` filter, applied
-    to the value in the active time zone; the cell is escaped where the row is written."""
+    to the value in the active time zone; the cell is escaped where the row is written. A format of
+    numbers only ("Y-m-d H:i") is written by str.format (~2 µs, where the filter takes ~35 µs)."""
 
     formats: tuple[str, str]  # the library's default format names: (short, long)
 
     def __init__(self, format=None, short=True, **kwargs):
         super().__init__(format=format, short=short, **kwargs)
         self.format = format or self.formats[0 if short else 1]
+        self.pattern = numeric_date_pattern(self.format)
+        self.has_time = bool(_TIME_PARTS & set(self.format))
 
     def render(self, value, bound_column):
-        return date_filter(template_localtime(value), self.format) or bound_column.default
+        value = template_localtime(value)
+        if self.pattern is not None and isinstance(value, datetime if self.has_time else date):
+            return self.pattern.format(value)
+        return date_filter(value, self.format) or bound_column.default
 
 
 class DateTimeColumn(DateFilterRender, tables.DateTimeColumn):
@@ -126,6 +158,18 @@ class CheckBoxColumn(tables.CheckBoxColumn):
             return None
         parts = super().render(self._MARK, bound_column, record).split(self._MARK)
         return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def fixed_link_attrs(link) -> str | None:
+    """The attributes a linked cell's <a> has before its href, as the library writes them, when
+    they are the same for every row ("" for none); None when they may differ (computed from the
+    record) or come from elsewhere than the library's LinkTransform. The library rebuilds and
+    escapes them for every cell (~100 µs per linked cell); only the href differs per row."""
+    attrs = link.attrs or {}
+    if type(link) is not LinkTransform or "href" in attrs or any(callable(value) for value in attrs.values()):
+        return None
+    html = AttributeDict(attrs).as_html()
+    return mark_safe(f"{html} ") if html else ""  # noqa: S308 - built by format_html_join
 
 
 class PlannedRow(BoundRow):
@@ -170,7 +214,13 @@ class PlannedRow(BoundRow):
             content = bound_column.render(**{name: available[name] for name in plan.render_args})
         else:
             content = None  # as call_with_appropriate: an argument it wants is not on offer
-        return bound_column.link(content, **available) if bound_column.link else content
+        if not bound_column.link:
+            return content
+        attrs_html = per_table(bound_column, "link_attrs", lambda: fixed_link_attrs(bound_column.link))
+        if attrs_html is None:
+            return bound_column.link(content, **available)
+        href = bound_column.link.compose_url(**available)
+        return content if href is None else format_html('<a {}href="{}">{}</a>', attrs_html, href, content)
 
 
 def break_ties(queryset: models.QuerySet) -> models.QuerySet:

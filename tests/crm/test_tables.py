@@ -8,9 +8,11 @@ import django_tables2 as tables
 import pytest
 from django.contrib.auth import get_user_model
 from django.template import Context, Template
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import conditional_escape
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
 from django_tables2.rows import BoundRows
 
@@ -233,3 +235,69 @@ def test_the_checkbox_column_writes_the_librarys_input_for_every_row(db, languag
     assert ours == library
     assert ours[0][0] != ours[1][0]  # the value is each row's own
     assert ("选择" if language == "zh-hans" else "Select") in ours[0][0]
+
+
+@pytest.mark.parametrize("date_format", ["Y-m-d H:i", "Y-m-d", "H:i:s", "d/m/Y", "Y.m.d {H}"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 11, 23, 23, 30, 5, tzinfo=UTC),
+        datetime(987, 1, 2, 3, 4, 5, tzinfo=UTC),  # years below 1000 keep four digits
+        datetime(2026, 2, 3, 4, 5),  # noqa: DTZ001 - naive: written as it is
+    ],
+)
+def test_a_date_column_of_numbers_writes_what_the_date_filter_writes(date_format, value):
+    assert crm.tables.numeric_date_pattern(date_format) is not None
+    column = crm.tables.DateTimeColumn(format=date_format)
+    with timezone.override("Asia/Shanghai"):
+        assert column.render(value, bound_column=None) == date_filter(template_localtime(value), date_format)
+    if "H" not in date_format and "i" not in date_format and "s" not in date_format:
+        assert crm.tables.DateColumn(format=date_format).render(value.date(), None) == date_filter(
+            value.date(), date_format
+        )
+
+
+@pytest.mark.parametrize("date_format", ["M d", "SHORT_DATE_FORMAT", r"Y \a", "Y年m月", "l", ""])
+def test_other_date_formats_are_left_to_the_date_filter(date_format):
+    assert crm.tables.numeric_date_pattern(date_format) is None
+
+
+def test_a_date_column_with_a_time_format_refuses_a_date_as_the_filter_does():
+    with pytest.raises(TypeError):
+        crm.tables.DateColumn(format="Y-m-d H:i").render(date(2026, 1, 2), None)
+
+
+class Linked:
+    """A record with a page; `url` None means it has none (the library leaves the text unlinked)."""
+
+    def __init__(self, name, url):
+        self.name, self.url = name, url
+
+    def get_absolute_url(self):
+        return self.url
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_linked_cells_write_the_librarys_links(language):
+    fixed = {"a": {"class": "link-underline", "title": _("Open")}}
+    per_row = {"a": {"data-name": lambda record: record.name}}
+
+    def columns(base):
+        return {
+            "plain": base.Column(accessor="name", linkify=True),
+            "styled": base.Column(accessor="name", linkify=True, attrs=fixed),
+            "computed": base.Column(accessor="name", linkify=True, attrs=per_row),
+            "by_url": base.Column(accessor="name", linkify=lambda record: f"/x/?q={record.name}"),
+        }
+
+    ours = type("Ours", (crm.tables.Table,), columns(tables))
+    library = type("Library", (tables.Table,), columns(tables))
+    records = [Linked('甲 "引号" <公司>', "/customers/1/?a=1&b=2"), Linked("乙公司", "/c/2/"), Linked("丙", None)]
+    with translation.override(language):
+        planned = [[str(cell) for _column, cell in row.items()] for row in ours(records).rows]
+        expected = [[str(cell) for _column, cell in row.items()] for row in library(records).rows]
+    assert planned == expected
+    assert planned[0][0] == '<a href="/customers/1/?a=1&amp;b=2">甲 &quot;引号&quot; &lt;公司&gt;</a>'
+    assert ("待处理" if language == "zh-hans" else "Open") in planned[1][1]
+    assert 'data-name="乙公司"' in planned[1][2] and 'data-name="甲' in planned[0][2]  # each row's own
+    assert planned[2][:3] == ["丙"] * 3  # no page: no link
