@@ -1,9 +1,12 @@
 """Pages of the foundation: login, home, status, language, error pages, customer visibility by URL."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from crm.models import Profile
+from crm.templatetags import crm_tags
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +131,35 @@ def test_it_formats_money_in_cny_with_thousands_separators():
 def test_it_lists_users_with_team_and_roles_in_the_admin(personas, client_for):
     body = client_for(personas.admin).get("/admin/auth/user/").content.decode()
     assert "rep_a" in body and "A队" in body and "sales_rep" in body
+
+
+NAV = re.compile(r'<ul class="navbar-nav me-auto" data-testid="main-nav">.*?\n      </ul>', re.S)
+
+
+def _nav(response) -> tuple[str, bool]:
+    """The main navigation's markup, and whether its template was rendered for this response."""
+    written = "partials/main_nav.html" in [t.name for t in response.templates]
+    return NAV.search(response.content.decode()).group(0), written
+
+
+def test_the_main_nav_is_written_once_per_entries_active_entry_and_language(personas, client_for, settings):
+    crm_tags._MAIN_NAV.clear()
+    client = client_for(personas.rep_a)
+    first, written = _nav(client.get(reverse("accounts:customer_list")))
+    assert written and 'class="nav-link active" href="/customers/" data-nav="customers"' in first
+    again, written = _nav(client.get(reverse("accounts:customer_list") + "?page=1"))
+    assert (again, written) == (first, False)  # the same entries, active entry and language: reused
+
+    my_day, written = _nav(client.get(reverse("followups:my_day")))
+    assert written and 'active" href="/followups/" data-nav="my_day"' in my_day
+    assert 'class="nav-link" href="/customers/"' in my_day  # no longer the active one
+
+    client.post(reverse("crm:set_language"), {"language": "en", "next": "/"})
+    english, written = _nav(client.get(reverse("accounts:customer_list")))
+    assert written and ">Customers</a>" in english and "客户" not in english
+
+    manager, written = _nav(client_for(personas.manager_a).get(reverse("accounts:customer_list")))
+    assert written and 'data-nav="complaints"' in manager and 'data-nav="complaints"' not in first
+
+    settings.DEBUG = True  # an edited template shows at once
+    assert _nav(client_for(personas.manager_a).get(reverse("accounts:customer_list")))[1]
