@@ -9,6 +9,7 @@ planned once per table and record class; the cell values and their rendering are
 (tests/crm/test_tables.py compares them with the library's own rows).
 """
 
+import copy
 import inspect
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,7 +26,7 @@ from django.utils.timezone import template_localtime
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.base import LinkTransform
 from django_tables2.columns.linkcolumn import BaseLinkColumn
-from django_tables2.data import TableQuerysetData
+from django_tables2.data import TableData, TableQuerysetData
 from django_tables2.rows import BoundRow, BoundRows
 from django_tables2.utils import Accessor, AttributeDict, signature
 
@@ -255,11 +256,44 @@ class PlannedRows(BoundRows):
         return PlannedRow(record=self.data[key], table=self.table)
 
 
+class QuerysetData(TableQuerysetData):
+    @property
+    def ordering(self):
+        """As the library's: the columns whose orders make up the queryset's order, if any.
+
+        The library tries every way of splitting the queryset's order into the columns' orders
+        (~1 ms for a 20-column table, on every list page). A key of that order that is in no
+        column's order, such as the primary key that ends every list's order, leaves no way."""
+        keys = self.data.query.order_by
+        if all(isinstance(key, str) for key in keys):
+            known = {part.lstrip("-") for column in self.table.columns for part in column.order_by}
+            if any(key.lstrip("-") not in known for key in keys):
+                return None
+        return super().ordering
+
+
+class ColumnsByName(dict):
+    """A table class's columns (django-tables2's `base_columns`), which the library deep-copies for
+    every table it makes, so that one table hiding or showing a column leaves the others alone.
+    Deep is more than that needs (~0.5 ms for 20 columns: every attribute dict, lazy text and link
+    setting): each table gets its own copy of each column object, whose `visible` is what hiding
+    and showing change, and shares what the columns hold, which nothing changes."""
+
+    def __deepcopy__(self, memo):
+        return {name: copy.copy(column) for name, column in self.items()}
+
+
 class Table(tables.Table):
     """django_tables2.Table whose rows reuse one plan per column (see the module's docstring)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.base_columns = ColumnsByName(cls.base_columns)
+
+    def __init__(self, data=None, *args, **kwargs):
+        if TableQuerysetData.validate(data) and not isinstance(data, TableData):
+            data = QuerysetData(data)
+        super().__init__(data, *args, **kwargs)
         self.rows = PlannedRows(data=self.data, table=self, pinned_data=self.pinned_data)
         self._cell_plans = {}
         self._visible_columns = None

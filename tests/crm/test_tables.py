@@ -14,7 +14,9 @@ from django.utils import timezone, translation
 from django.utils.html import conditional_escape
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
+from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRows
+from django_tables2.utils import OrderByTuple
 
 import crm.tables
 from accounts.models import Customer
@@ -301,3 +303,32 @@ def test_linked_cells_write_the_librarys_links(language):
     assert ("待处理" if language == "zh-hans" else "Open") in planned[1][1]
     assert 'data-name="乙公司"' in planned[1][2] and 'data-name="甲' in planned[0][2]  # each row's own
     assert planned[2][:3] == ["丙"] * 3  # no page: no link
+
+
+@pytest.mark.parametrize(
+    ("ordering", "shown"),
+    [
+        (("name",), ("name",)),
+        (("-name",), ("-name",)),
+        (("owner__username",), ("owner",)),
+        (("-province", "-city", "name"), ("-region", "name")),
+        (("name", "-id"), None),  # the key is no column's: no column shows as sorted
+    ],
+)
+def test_a_tables_order_read_from_its_queryset_is_the_librarys(db, ordering, shown):
+    """crm.tables.QuerysetData skips the library's search when a key is in no column's order."""
+    queryset = Customer.objects.order_by(*ordering)
+    ours, library = CustomerTable(queryset), CustomerTable(TableQuerysetData(queryset))
+    assert isinstance(ours.data, crm.tables.QuerysetData) and not isinstance(library.data, crm.tables.QuerysetData)
+    assert ours.order_by == library.order_by == (None if shown is None else OrderByTuple(shown))
+
+
+def test_hiding_a_column_in_one_table_leaves_other_tables_of_its_class_alone(db):
+    """Each table copies its class's columns (crm.tables.ColumnsByName): shallow, yet enough."""
+    first, second = CustomerTable([]), CustomerTable([])
+    first.columns.hide("industry")
+    second.columns.show("tags")
+    assert not first.columns["industry"].visible and second.columns["industry"].visible
+    assert CustomerTable([]).columns["industry"].visible and CustomerTable.base_columns["industry"].visible
+    assert first.columns["industry"].column is not second.columns["industry"].column
+    assert type(CustomerTable.base_columns) is crm.tables.ColumnsByName
