@@ -124,8 +124,8 @@ class CustomerTable(CrmTable):
     def value_status(self, record):
         return record.get_status_display()
 
-    def render_tags(self, record):
-        names = [t.name for t in record.tags.all()]
+    def render_tags(self, value):
+        names = [t.name for t in value.all()]  # the customer's tags (prefetched by the list)
         if not names:
             return "—"
         return format_html_join(

@@ -30,12 +30,16 @@ from django_tables2.data import TableData, TableQuerysetData
 from django_tables2.rows import BoundRow, BoundRows
 from django_tables2.utils import Accessor, AttributeDict, signature
 
+# What django-tables2 offers a column's render method (BoundRow._optional_cell_arguments).
+CELL_ARGUMENTS = frozenset({"value", "record", "column", "bound_column", "bound_row", "table"})
+
 
 @dataclass(frozen=True)
 class CellPlan:
     bits: tuple[str, ...]  # the accessor's path
     labels: dict | None  # a field with choices: its labels (lazy), as get_FOO_display() reads them
     render_args: tuple[str, ...] | None  # None: the render method takes **kwargs
+    renderable: bool  # False: it wants an argument not on offer, and the cell is None (as the library)
 
 
 def plan_cell(bound_column, record_class) -> CellPlan:
@@ -46,6 +50,7 @@ def plan_cell(bound_column, record_class) -> CellPlan:
         bits=tuple(accessor.bits),
         labels=choice_labels(field),
         render_args=None if catch_all else tuple(args),
+        renderable=catch_all or CELL_ARGUMENTS.issuperset(args),
     )
 
 
@@ -173,13 +178,17 @@ def fixed_link_attrs(link) -> str | None:
     return mark_safe(f"{html} ") if html else ""  # noqa: S308 - built by format_html_join
 
 
+# A row's cells fall back to their column's default, read only for a cell that is empty.
+COLUMN_DEFAULT = object()
+
+
 class PlannedRow(BoundRow):
     def items(self):
         """As BoundRow.items, over the table's visible columns listed once per table (the library
         walks the column sequence for every row and looks each column up by name for every cell)."""
         record = self.record
         for bound_column in self.table.visible_columns():
-            cell = self._get_and_render_with(bound_column, self._call_render, bound_column.default)
+            cell = self._get_and_render_with(bound_column, self._call_render, COLUMN_DEFAULT)
             bound_column.current_value = cell  # read by callable attrs, as the library sets them
             bound_column.current_record = record
             yield bound_column, cell
@@ -187,6 +196,7 @@ class PlannedRow(BoundRow):
     def _get_and_render_with(self, bound_column, render_func, default):
         record = self.record
         if not isinstance(record, models.Model):
+            default = bound_column.default if default is COLUMN_DEFAULT else default
             return super()._get_and_render_with(bound_column, render_func, default)
         plan = self.table.cell_plan(bound_column, type(record))
         column = bound_column.column
@@ -203,7 +213,7 @@ class PlannedRow(BoundRow):
                 return render_func(bound_column)
             value = None
         if value in column.empty_values or (isinstance(column, ManyToManyColumn) and not value.exists()):
-            return default
+            return bound_column.default if default is COLUMN_DEFAULT else default
         return render_func(bound_column, value)
 
     def _call_render(self, bound_column, value=None):
@@ -211,7 +221,7 @@ class PlannedRow(BoundRow):
         available = self._optional_cell_arguments(bound_column, value)
         if plan.render_args is None:
             content = bound_column.render(**available)
-        elif all(name in available for name in plan.render_args):
+        elif plan.renderable:
             content = bound_column.render(**{name: available[name] for name in plan.render_args})
         else:
             content = None  # as call_with_appropriate: an argument it wants is not on offer

@@ -332,3 +332,29 @@ def test_hiding_a_column_in_one_table_leaves_other_tables_of_its_class_alone(db)
     assert CustomerTable([]).columns["industry"].visible and CustomerTable.base_columns["industry"].visible
     assert first.columns["industry"].column is not second.columns["industry"].column
     assert type(CustomerTable.base_columns) is crm.tables.ColumnsByName
+
+
+def test_render_methods_get_the_arguments_they_name_as_the_librarys_rows_give_them(db):
+    """A render method is called with the arguments it names; one naming an argument that is not on
+    offer leaves the cell empty; an empty value shows the column's default. As the library."""
+
+    def columns(base):
+        class Columns(base):
+            name = tables.Column()
+            both = tables.Column(accessor="name")
+            odd = tables.Column(accessor="name")
+            blank = tables.Column(accessor="website", default="无")
+
+            def render_both(self, value, record, bound_column):
+                return f"{value}/{record.pk}/{bound_column.name}"
+
+            def render_odd(self, value, unknown):
+                return "never"
+
+        return Columns
+
+    customers = [CustomerFactory(name="甲公司", website=""), CustomerFactory(name="乙公司", website="")]
+    ours, library = columns(crm.tables.Table)(customers), columns(tables.Table)(customers)
+    planned = [[cell for _column, cell in row.items()] for row in ours.rows]
+    assert planned == [[cell for _column, cell in row.items()] for row in library.rows]
+    assert planned[0] == ["甲公司", f"甲公司/{customers[0].pk}/both", None, "无"]
