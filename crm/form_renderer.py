@@ -14,10 +14,11 @@ tests/crm/test_form_renderer.py compares both ways widget by widget and on the p
 from collections.abc import Callable
 
 from django.forms.renderers import DjangoTemplates
-from django.template.base import render_value_in_context
 from django.template.defaultfilters import stringformat
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeData, mark_safe
+
+from .rendering import value_html
 
 WIDGETS = "django/forms/widgets/"
 OPTION = f"{WIDGETS}select_option.html"
@@ -37,7 +38,7 @@ _CONTEXT = _Context()
 
 def _text(value) -> str:
     """`{{ value }}` in a template."""
-    return render_value_in_context(value, _CONTEXT)
+    return value_html(value, _CONTEXT)
 
 
 def _as_string(value) -> str:

@@ -1,14 +1,13 @@
-import html
 from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
-from django.template.base import render_value_in_context
 from django.template.loader import render_to_string
 from django.templatetags import l10n
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from crm.rendering import value_html
 from crm.tables import per_table
 from crm.urlcache import object_url as _object_url
 
@@ -94,15 +93,6 @@ def _static_td_attrs(column) -> str | None:
     return None if any(callable(value) for value in td.values()) else column.attrs["td"].as_html()
 
 
-def _cell_html(cell, context) -> str:
-    """render_value_in_context(cell, context), with plain text (most cells) escaped directly: the
-    same html.escape that Django's escape applies, without its checks for lazy text, time zones
-    and number formats, which plain text never needs."""
-    if type(cell) is str:
-        return html.escape(cell) if context.autoescape else cell
-    return render_value_in_context(cell, context)
-
-
 @register.simple_tag(takes_context=True)
 def table_row(context, row):
     """One table row, as the template of django_tables2/crm.html wrote it cell by cell:
@@ -118,7 +108,7 @@ def table_row(context, row):
     for column, cell in row.items():
         if column.localize is not None:
             cell = l10n.localize(cell) if column.localize else l10n.unlocalize(cell)
-        cells.append(f"<td {td_attrs(column)}>{_cell_html(cell, context)}</td>")
+        cells.append(f"<td {td_attrs(column)}>{value_html(cell, context)}</td>")
     return mark_safe(f"<tr {row.attrs.as_html()}>\n{''.join(cells)}\n</tr>")  # noqa: S308 - escaped above
 
 
@@ -139,15 +129,15 @@ def section_rows(context, section):
     suffixes = ["%" if c.percent else "×" if c.ratio else "" for c in columns]
     rows = []
     for row in section.rows:
-        head = "—" if row[0] is None else render_value_in_context(row[0], context)
+        head = "—" if row[0] is None else value_html(row[0], context)
         cells = [f'<th scope="row" class="fw-normal">{head}</th>']
         for value, column, suffix in zip(row[1:], columns, suffixes, strict=True):
             if column.is_currency and value is not None:
                 value = cny(value)
-            shown = "—" if value is None else render_value_in_context(value, context)
+            shown = "—" if value is None else value_html(value, context)
             cells.append(f'<td class="text-end">{shown}{"" if value is None else suffix}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return mark_safe("".join(rows))  # noqa: S308 - every value escaped by render_value_in_context
+    return mark_safe("".join(rows))  # noqa: S308 - every value escaped by value_html
 
 
 @register.filter
