@@ -25,7 +25,7 @@ _KEY_MARK = 987_654_321_987_654
 def object_url(viewname: str, pk: int) -> str:
     """reverse(viewname, args=[pk]) for a URL whose only argument is an integer key, as a model's
     get_absolute_url. Remembered per URL configuration and script prefix, as fixed_url."""
-    if not isinstance(pk, int):  # None (an unsaved record) or a string: reverse() decides
+    if type(pk) is not int or pk < 0:  # None (an unsaved record), a string…: reverse() decides
         return reverse(viewname, args=[pk])
     before, after = _around_key(get_resolver(get_urlconf()), get_script_prefix(), viewname)
     return f"{before}{pk}{after}"

@@ -68,8 +68,9 @@ def test_object_url_follows_the_script_prefix_and_leaves_odd_keys_to_reverse():
         set_script_prefix("/")
     assert object_url("accounts:customer_detail", 7) == "/customers/7/"
     assert object_url("accounts:customer_detail", "8") == "/customers/8/"  # not an int: reverse() itself
-    with pytest.raises(NoReverseMatch):
-        object_url("accounts:customer_detail", None)  # an unsaved record has no page, as before
+    for odd in (None, -1, True):  # an unsaved record, keys no <int:pk> takes: refused as before
+        with pytest.raises(NoReverseMatch):
+            object_url("accounts:customer_detail", odd)
 
 
 def test_a_model_links_to_its_page_through_object_url(db):
