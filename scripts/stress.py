@@ -160,6 +160,7 @@ def main() -> int:
     )
     prefix = work / "locust"
     started = datetime.now(UTC)
+    revision = git_revision()  # what gunicorn loaded: a commit made during the run is not it
     try:
         wait_until_serving(port, server)
         warm_up(port, args.workers)
@@ -205,7 +206,7 @@ def main() -> int:
     overall = next((p for p in pages if p["name"] == "Aggregated"), {"rps": 0, "p95_ms": 0})
     result = {
         "when": started.isoformat(timespec="seconds"),
-        "revision": git_revision(),
+        "revision": revision,
         "machine": machine(),
         "users": args.users,
         "minutes": args.minutes,
