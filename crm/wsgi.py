@@ -3,8 +3,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from crm.headroom import with_headroom
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-application = get_wsgi_application()
+# Each request runs in a stack chunk of its own: see crm/headroom.py.
+application = with_headroom(get_wsgi_application())
 
 # A serving process keeps what it loaded at start (modules, settings, URL patterns) for its whole
 # life: freeze it out of the cyclic collector's scans, and collect the youngest generation after

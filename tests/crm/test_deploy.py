@@ -124,3 +124,16 @@ def test_sessions_and_signed_in_users_are_cached_only_when_the_cache_is_shared(r
     result = run_python("-c", code, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings", "DJANGO_DEBUG": "1"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"django.contrib.sessions.backends.{engine} {principal_seconds}"
+
+
+def test_the_served_application_runs_each_request_in_a_stack_chunk_of_its_own():
+    """crm.wsgi.application is Django's handler called through crm.headroom.with_headroom."""
+    env = {**NO_ENVIRONMENT, "DJANGO_SECRET_KEY": "a-long-random-secret-key-for-the-wsgi-start-check-0123456789"}
+    code = (
+        "import crm.wsgi, crm.headroom; from django.core.handlers.wsgi import WSGIHandler; "
+        "app = crm.wsgi.application; "
+        "print(isinstance(app.__wrapped__, WSGIHandler), app.__code__ is crm.headroom.with_headroom(len).__code__)"
+    )
+    result = run_python("-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
