@@ -11,6 +11,7 @@ planned once per table and record class; the cell values and their rendering are
 
 import copy
 import inspect
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partialmethod
@@ -135,13 +136,17 @@ class DateColumn(DateFilterRender, tables.DateColumn):
     formats = ("SHORT_DATE_FORMAT", "DATE_FORMAT")
 
 
-def per_table(bound_column, kind: str, build):
-    """`build()` once per table and column, kept on the table (a new one per request): for what
-    django-tables2 would otherwise rebuild for every cell although it does not depend on the row."""
-    built = bound_column._table.__dict__.setdefault(f"_crm_{kind}", {})
-    if bound_column.name not in built:
-        built[bound_column.name] = build()
-    return built[bound_column.name]
+def per_table(bound_column, kind: Hashable, build, *args):
+    """`build(*args)` once per table and column, kept on the table (a new one per request): for what
+    django-tables2 would otherwise work out for every cell although it does not depend on the row
+    (the cell plan, td and link attributes, the checkbox around its value)."""
+    built = bound_column._table.__dict__.setdefault("_crm_per_column", {})
+    key = (kind, bound_column.name)
+    try:
+        return built[key]
+    except KeyError:
+        value = built[key] = build(*args)
+        return value
 
 
 class CheckBoxColumn(tables.CheckBoxColumn):
@@ -305,7 +310,6 @@ class Table(tables.Table):
             data = QuerysetData(data)
         super().__init__(data, *args, **kwargs)
         self.rows = PlannedRows(data=self.data, table=self, pinned_data=self.pinned_data)
-        self._cell_plans = {}
         self._visible_columns = None
 
     @property
@@ -327,8 +331,4 @@ class Table(tables.Table):
         return self._visible_columns
 
     def cell_plan(self, bound_column, record_class) -> CellPlan:
-        key = (bound_column.name, record_class)
-        plan = self._cell_plans.get(key)
-        if plan is None:
-            plan = self._cell_plans[key] = plan_cell(bound_column, record_class)
-        return plan
+        return per_table(bound_column, record_class, plan_cell, bound_column, record_class)
