@@ -15,4 +15,5 @@ RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-inp
 RUN useradd --create-home crm && mkdir -p /app/var && chown crm /app/var
 USER crm
 EXPOSE 8000
-CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers: one per CPU (gunicorn.conf.py); WEB_CONCURRENCY sets another number.
+CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -63,6 +63,13 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60)
             time.sleep(0.3)
 
 
+def served_workers() -> int:
+    """The number of gunicorn workers gunicorn.conf.py gives this machine, as production has it."""
+    import runpy
+
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
+
+
 def warm_up(port: int, workers: int) -> None:
     """A few requests per gunicorn worker before the clock starts: the run measures a warm server
     (imports done, templates compiled, database connections open), as the benchmark does."""
@@ -110,7 +117,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--spawn-rate", type=float, default=5)
     parser.add_argument("--customers", type=int, default=600)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=served_workers(), help="gunicorn worker processes (default: gunicorn.conf.py's)"
+    )
     parser.add_argument("--p95-ms", type=float, default=500)
     parser.add_argument(
         "--think", default="1-5", help="think time between two actions of one user, seconds: MIN-MAX, or 0 for none"

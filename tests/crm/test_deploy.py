@@ -1,5 +1,6 @@
 """Deployment files: docker-compose.yml against the Compose specification, heartbeat health check."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -137,3 +138,33 @@ def test_the_served_application_runs_each_request_in_a_stack_chunk_of_its_own():
     result = run_python("-c", code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize(
+    ("web_concurrency", "expected"),
+    [("", None), ("3", 3), (" 5 ", 5)],
+    ids=["one-per-cpu", "configured", "configured-with-spaces"],
+)
+def test_gunicorn_runs_one_worker_per_cpu_unless_told_otherwise(web_concurrency, expected):
+    """gunicorn.conf.py (read by gunicorn from the directory it starts in): WEB_CONCURRENCY, else
+    one sync worker per CPU the process may run on; the image and compose leave it to that file."""
+    env = {**NO_ENVIRONMENT, "WEB_CONCURRENCY": web_concurrency}
+    code = "import runpy; print(runpy.run_path('gunicorn.conf.py')['workers'])"
+    result = run_python("-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) == (expected or len(os.sched_getaffinity(0)))
+    image = (Path(settings.BASE_DIR) / "Dockerfile").read_text()
+    web = yaml.safe_load(COMPOSE.read_text())["services"]["web"]["command"]
+    assert "gunicorn crm.wsgi:application" in web and "--workers" not in web
+    assert '"gunicorn", "crm.wsgi:application"' in image and "--workers" not in image
+
+
+def test_gunicorn_reads_the_projects_settings_file():
+    """The file gunicorn loads by default, and its worker count, from the project's directory."""
+    env = {**NO_ENVIRONMENT, "DJANGO_SECRET_KEY": "a-long-random-secret-key-for-the-wsgi-start-check-0123456789"}
+    result = run_python("-m", "gunicorn", "--print-config", "crm.wsgi:application", env=env)
+    assert result.returncode == 0, result.stderr
+    printed = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    printed = {name.strip(): value.strip() for name, value in printed.items()}
+    assert printed["config"] == "./gunicorn.conf.py"
+    assert printed["workers"] == str(len(os.sched_getaffinity(0)))
