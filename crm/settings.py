@@ -207,7 +207,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG or TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "crm.storage.StaticFilesStorage"  # WhiteNoise's compressed manifest storage
         )
     },
 }
