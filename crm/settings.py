@@ -93,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.navigation",
             ],
+            # {% url %} with argument-free URLs remembered (crm/templatetags/crm_url.py).
+            "builtins": ["crm.templatetags.crm_url"],
         },
     },
 ]

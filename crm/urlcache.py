@@ -7,15 +7,16 @@ from functools import lru_cache
 from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 
 
-def fixed_url(viewname: str) -> str:
-    """reverse(viewname) for a URL without arguments. Remembered per URL configuration (a new
-    resolver when the URLconf changes, as in tests that override it) and script prefix."""
-    return _reversed(get_resolver(get_urlconf()), get_script_prefix(), viewname)
+def fixed_url(viewname: str, current_app: str | None = None) -> str:
+    """reverse(viewname, current_app=current_app) for a URL without arguments. Remembered per URL
+    configuration (a new resolver when the URLconf changes, as in tests that override it), script
+    prefix and current application (the `{% url %}` tag passes the page's namespace)."""
+    return _reversed(get_resolver(get_urlconf()), get_script_prefix(), viewname, current_app)
 
 
-@lru_cache(maxsize=256)
-def _reversed(resolver, prefix: str, viewname: str) -> str:
-    return reverse(viewname)
+@lru_cache(maxsize=1024)
+def _reversed(resolver, prefix: str, viewname: str, current_app: str | None) -> str:
+    return reverse(viewname, current_app=current_app)
 
 
 # An id no table reaches: reversed in its place, then replaced by the record's own key.

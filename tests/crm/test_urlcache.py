@@ -84,3 +84,59 @@ def test_the_object_url_filter_writes_what_the_url_tag_writes():
             context = Context({"pk": pk})
             tag = Template(f"{{% url '{name}' pk %}}").render(context)
             assert Template(f"{{% load crm_tags %}}{{{{ pk|object_url:'{name}' }}}}").render(context) == tag
+
+
+# --- the {% url %} builtin (crm/templatetags/crm_url.py) ----------------------------------------
+
+
+def test_every_template_s_url_tag_is_the_remembering_one():
+    from crm.templatetags.crm_url import RememberedURLNode
+
+    nodes = Template("{% url 'crm:home' %}").nodelist
+    assert [type(n) for n in nodes] == [RememberedURLNode]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% url 'crm:home' %}",
+        "{% url 'accounts:customer_list' %}?q=1",
+        "{% url name %}",
+        "{% url 'accounts:customer_detail' 42 %}",
+        "{% url 'accounts:customer_detail' pk=42 %}",
+        "{% url 'crm:home' as home %}[{{ home }}]",
+        "{% url 'no:such' as missing %}[{{ missing }}]",
+    ],
+)
+def test_the_url_tag_writes_what_django_s_writes(source):
+    from django.template import Engine
+
+    django_only = Engine(builtins=[])  # Django's own tags alone
+    context = {"name": "followups:my_day"}
+    assert Template(source).render(Context(context)) == django_only.from_string(source).render(Context(context))
+
+
+def test_the_url_tag_fails_as_django_s_does_for_an_unknown_name():
+    with pytest.raises(NoReverseMatch):
+        Template("{% url 'no:such' %}").render(Context())
+    with pytest.raises(NoReverseMatch):
+        Template("{% url name %}").render(Context({"name": None}))
+
+
+def test_the_url_tag_remembers_an_argument_free_url_and_follows_a_changed_urlconf(monkeypatch):
+    template = Template("{% url 'crm:home' %}")
+    before = template.render(Context())
+    with override_settings(ROOT_URLCONF=__name__):
+        assert template.render(Context()) == "/elsewhere/"
+    assert template.render(Context()) == before  # a changed URLconf gives a new resolver: reversed anew
+
+    def no_resolver_work(*args, **kwargs):
+        raise AssertionError("reverse() called for a remembered URL")
+
+    monkeypatch.setattr("crm.urlcache.reverse", no_resolver_work)
+    assert template.render(Context()) == before == "/"
+
+
+def test_remembered_urls_are_kept_apart_by_current_application():
+    assert fixed_url("admin:index", current_app="admin") == reverse("admin:index", current_app="admin")
+    assert fixed_url("crm:home", current_app="accounts") == fixed_url("crm:home") == "/"
