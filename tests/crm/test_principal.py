@@ -202,3 +202,19 @@ def test_a_snapshot_left_by_another_version_of_the_code_is_read_from_the_databas
     assert user_queries(client)  # read the database again instead of failing the page
     assert request_user(client).username == "manager_a"
     assert "unreadable" in caplog.text
+
+
+def test_the_middleware_gives_the_user_itself_not_a_lazy_proxy(personas, client_for, cached):
+    from django.utils.functional import LazyObject
+
+    from crm.middleware import AuthenticationMiddleware
+
+    request = RequestFactory().get("/")
+    request.session = client_for(personas.rep_a).session
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    assert not isinstance(request.user, LazyObject)
+    assert type(request.user) is get_user_model() and request.user.pk == personas.rep_a.pk
+    anonymous = RequestFactory().get("/")
+    anonymous.session = Client().session
+    AuthenticationMiddleware(lambda r: None).process_request(anonymous)
+    assert not anonymous.user.is_authenticated
