@@ -16,7 +16,10 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Groups need the permissions Django creates after migrating, so this runs post_migrate.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="crm.ensure_roles")
-        from . import auth  # noqa: F401  (sign-in events into the audit trail)
+        from . import (
+            auth,  # noqa: F401  (sign-in events into the audit trail)
+            pgtime,  # noqa: F401  (timestamps read by psycopg's C loader)
+        )
         from .principal import connect
 
         connect()  # drop cached users when they, their profile or their grants change
