@@ -206,6 +206,9 @@ def test_a_database_crash_answers_503_fast_and_the_app_recovers_without_losing_w
         cluster.crash()
         progress("database crashed")
         time.sleep(12)
+        # The outage ends when the restart begins: pg_ctl start returns a little after the server
+        # accepts connections, and a fast page can be served in between.
+        restarting_at = time.monotonic()
         cluster.start()
         restarted_at = time.monotonic()
         progress("database restarted")
@@ -235,13 +238,16 @@ def test_a_database_crash_answers_503_fast_and_the_app_recovers_without_losing_w
             cluster.destroy()
 
     assert not hung, "a client thread hung"
-    outage = [e for e in log if crashed_at + 0.5 < e["start"] and e["start"] + e["seconds"] < restarted_at]
+    outage = [e for e in log if crashed_at + 0.5 < e["start"] and e["start"] + e["seconds"] < restarting_at]
     assert outage, "no request was made while the database was down"
     assert {e["status"] for e in outage} == {503}, sorted({e["status"] for e in outage})
     assert max(e["seconds"] for e in outage) < 5
-    assert not [e for e in log if e["status"] == 0 or (e["status"] >= 500 and e["status"] != 503)]
+    broken = [e for e in log if e["status"] == 0 or (e["status"] >= 500 and e["status"] != 503)]
+    assert not broken, broken
     after = [e for e in log if e["start"] > recovered_at + 1]
-    assert after and all(e["status"] in (200, 302) for e in after)
+    assert after
+    not_served = [e for e in after if e["status"] not in (200, 302)]
+    assert not not_served, not_served
     assert acknowledged and acknowledged <= stored  # every acknowledged write survived the crash
     assert orphans == "0"
 
