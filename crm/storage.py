@@ -17,13 +17,9 @@ class StaticFilesStorage(CompressedManifestStaticFilesStorage):
         self._urls: dict[str, str] = {}
 
     def url(self, name, force=False):
-        if force:
-            return super().url(name, force=True)
-        try:
-            return self._urls[name]
-        except (KeyError, TypeError):
-            pass
-        url = super().url(name)  # a name missing from the manifest raises: nothing remembered
-        if isinstance(name, str) and len(self._urls) < REMEMBERED:
-            self._urls[name] = url
+        url = None if force else self._urls.get(name)
+        if url is None:
+            url = super().url(name, force)  # a name missing from the manifest raises: nothing remembered
+            if not force and len(self._urls) < REMEMBERED:
+                self._urls[name] = url
         return url
