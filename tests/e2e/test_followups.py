@@ -263,3 +263,22 @@ def test_it_puts_tier_cadence_tasks_on_my_day(personas, new_page, screenshot):
     task = Task.objects.get(origin="cadence", assignee=personas.rep_a)
     assert task.title in page.inner_text("body")
     screenshot(page, "my-day-cadence")
+
+
+def test_a_long_task_title_is_cut_short_on_a_375_px_screen_instead_of_widening_my_day(personas, new_page, screenshot):
+    long_title = "Respond to the complaint of " + "华东区域重点客户" * 6
+    services.create_task(
+        customer=personas.customer_a,
+        assignee=personas.rep_a,
+        title=long_title,
+        due_at=timezone.now() - timedelta(hours=3),
+        by=personas.rep_a,
+    )
+    page = new_page(personas.rep_a)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(page.base_url + reverse("followups:my_day"))
+    title = page.locator("[data-testid=overdue] [data-testid=task-item] .text-truncate").first
+    assert title.inner_text() == long_title  # the whole title is there, cut only on screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert title.evaluate("e => e.scrollWidth > e.clientWidth")  # truncated with an ellipsis
+    screenshot(page, "my-day-phone-long-title")
