@@ -38,7 +38,7 @@ CELL_ARGUMENTS = frozenset({"value", "record", "column", "bound_column", "bound_
 @dataclass(frozen=True)
 class CellPlan:
     bits: tuple[str, ...]  # the accessor's path
-    labels: dict | None  # a field with choices: its labels (lazy), as get_FOO_display() reads them
+    labels: dict | None  # a field with choices: its labels in the active language, as get_FOO_display() reads them
     render_args: tuple[str, ...] | None  # None: the render method takes **kwargs
     renderable: bool  # False: it wants an argument not on offer, and the cell is None (as the library)
 
@@ -46,7 +46,7 @@ class CellPlan:
 def plan_cell(bound_column, record_class) -> CellPlan:
     accessor = Accessor(bound_column.accessor)
     field = accessor.get_field(record_class) if issubclass(record_class, models.Model) else None
-    args, catch_all = signature(bound_column.render)
+    args, catch_all = render_arguments(bound_column.render)
     return CellPlan(
         bits=tuple(accessor.bits),
         labels=choice_labels(field),
@@ -55,13 +55,36 @@ def plan_cell(bound_column, record_class) -> CellPlan:
     )
 
 
+# What django-tables2's `signature` answered for each render function (bounded: a table built
+# with a new function each time would otherwise grow it without end).
+_ARGUMENTS: dict = {}
+ARGUMENTS_REMEMBERED = 1024
+
+
+def render_arguments(render) -> tuple[tuple[str, ...], str | None]:
+    """django-tables2's `signature(render)`, read once per function: `inspect.signature` takes
+    ~40 µs, and every table of every request asks it for each column. A method bound to another
+    table of the same class has the same arguments, so the key is the function itself."""
+    key = getattr(render, "__func__", render)
+    try:
+        return _ARGUMENTS[key]
+    except (KeyError, TypeError):  # TypeError: an unhashable callable
+        arguments = signature(render)
+    if len(_ARGUMENTS) < ARGUMENTS_REMEMBERED:
+        _ARGUMENTS[key] = arguments
+    return arguments
+
+
 def choice_labels(field) -> dict | None:
     """{value: label} of a field with choices whose model keeps Django's own get_FOO_display
-    (which rebuilds this dict on every call); None otherwise."""
+    (which rebuilds this dict on every call), the labels translated now (a plan lasts one table,
+    rendered in one language) rather than in every cell; None otherwise."""
     if not getattr(field, "choices", None) or not getattr(field, "model", None):
         return None
     display = inspect.getattr_static(field.model, f"get_{field.name}_display", None)
-    return dict(make_hashable(field.flatchoices)) if isinstance(display, partialmethod) else None
+    if not isinstance(display, partialmethod):
+        return None
+    return {value: force_str(label, strings_only=True) for value, label in make_hashable(field.flatchoices)}
 
 
 def resolve_on_model(record: models.Model, bits: tuple[str, ...]):
@@ -188,6 +211,19 @@ COLUMN_DEFAULT = object()
 
 
 class PlannedRow(BoundRow):
+    def attrs_html(self) -> str:
+        """`self.attrs.as_html()`, built once per table and odd/even class when the table's row
+        attributes are fixed (no callables, which compute a value from the record): only that class
+        differs from row to row."""
+        table = self.table
+        if any(callable(value) or isinstance(value, dict) for value in table.row_attrs.values()):
+            return self.attrs.as_html()
+        built = table.__dict__.setdefault("_crm_row_attrs", {})
+        parity = self.get_even_odd_css_class()
+        if parity not in built:
+            built[parity] = self.attrs.as_html()
+        return built[parity]
+
     def items(self):
         """As BoundRow.items, over the table's visible columns listed once per table (the library
         walks the column sequence for every row and looks each column up by name for every cell)."""

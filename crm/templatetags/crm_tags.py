@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from crm.rendering import value_html
-from crm.tables import per_table
+from crm.tables import PlannedRow, per_table
 from crm.urlcache import object_url as _object_url
 
 register = template.Library()
@@ -109,7 +109,8 @@ def table_row(context, row):
         if column.localize is not None:
             cell = l10n.localize(cell) if column.localize else l10n.unlocalize(cell)
         cells.append(f"<td {td_attrs(column)}>{value_html(cell, context)}</td>")
-    return mark_safe(f"<tr {row.attrs.as_html()}>\n{''.join(cells)}\n</tr>")  # noqa: S308 - escaped above
+    attrs = row.attrs_html() if isinstance(row, PlannedRow) else row.attrs.as_html()
+    return mark_safe(f"<tr {attrs}>\n{''.join(cells)}\n</tr>")  # noqa: S308 - escaped above
 
 
 @register.simple_tag(takes_context=True)

@@ -358,3 +358,55 @@ def test_render_methods_get_the_arguments_they_name_as_the_librarys_rows_give_th
     planned = [[cell for _column, cell in row.items()] for row in ours.rows]
     assert planned == [[cell for _column, cell in row.items()] for row in library.rows]
     assert planned[0] == ["甲公司", f"甲公司/{customers[0].pk}/both", None, "无"]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_choice_labels_are_translated_once_per_table_in_the_language_it_is_rendered_in(seeded, language):
+    customer = Customer.objects.exclude(industry="").first()
+    with translation.override(language):
+        table = CustomerTable(Customer.objects.filter(pk=customer.pk))
+        row = next(iter(table.rows))
+        assert row.get_cell("industry") == customer.get_industry_display()
+        plan = table.cell_plan(table.columns["industry"], Customer)
+    assert plan.labels and all(type(label) is str for label in plan.labels.values())  # not lazy text
+    with translation.override("en" if language == "zh-hans" else "zh-hans"):
+        other = CustomerTable(Customer.objects.filter(pk=customer.pk))
+        assert next(iter(other.rows)).get_cell("industry") == customer.get_industry_display()
+        assert other.cell_plan(other.columns["industry"], Customer).labels != plan.labels
+
+
+def test_render_arguments_are_read_once_per_function_whatever_table_the_method_is_bound_to(db, monkeypatch):
+    calls = []
+    original = crm.tables.signature
+    monkeypatch.setattr(crm.tables, "_ARGUMENTS", {})
+    monkeypatch.setattr(crm.tables, "signature", lambda fn: calls.append(fn) or original(fn))
+    first, second = CustomerTable([]), CustomerTable([])
+    assert crm.tables.render_arguments(first.render_stage) == (("value", "record"), None)  # no `self`
+    assert crm.tables.render_arguments(second.render_stage) == (("value", "record"), None)
+    assert crm.tables.render_arguments(first.render_tags) == (("value",), None)
+    assert len(calls) == 2  # render_stage once for both tables, render_tags once
+
+
+def test_render_arguments_remember_a_bounded_number_of_functions(monkeypatch):
+    monkeypatch.setattr(crm.tables, "_ARGUMENTS", {})
+    monkeypatch.setattr(crm.tables, "ARGUMENTS_REMEMBERED", 2)
+    functions = [eval(f"lambda value, a{i}: None") for i in range(4)]  # noqa: S307 - four distinct functions
+    assert [crm.tables.render_arguments(f) for f in functions] == [(("value", f"a{i}"), None) for i in range(4)]
+    assert list(crm.tables._ARGUMENTS) == functions[:2]
+
+
+class RowAttrsByRecord(crm.tables.Table):
+    note = tables.Column()
+
+    class Meta:
+        row_attrs = {"data-note": lambda record: record["note"]}
+
+
+def test_fixed_row_attributes_are_built_once_per_parity_and_computed_ones_per_row():
+    records = [{"note": n} for n in "abcd"]
+    fixed = crm.tables.Table(records, extra_columns=[("note", tables.Column())])
+    written = [row.attrs_html() for row in fixed.rows]
+    assert written == [row.attrs.as_html() for row in fixed.rows] == ['class="even"', 'class="odd"'] * 2
+    assert written[0] is written[2] and written[1] is written[3]  # the first of each parity, reused
+    computed = [row.attrs_html() for row in RowAttrsByRecord(records).rows]
+    assert computed == [f'data-note="{n}" class="{p}"' for n, p in zip("abcd", ["even", "odd"] * 2, strict=True)]
