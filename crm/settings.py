@@ -4,6 +4,7 @@ Defaults are safe for production (DEBUG off, secure cookies when not debugging);
 embedded default database is a SQLite file so that `make run` needs no server.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -20,7 +21,9 @@ if (BASE_DIR / ".env").is_file():
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 TESTING = env.bool("DJANGO_TESTING", default=False)
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# Read as it is: django-environ takes a value starting with "$" for the name of another variable,
+# and "$" is among the characters of Django's own key generator (get_random_secret_key).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")

@@ -92,6 +92,16 @@ def test_it_refuses_to_start_in_production_without_a_secret_key(command):
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+def test_a_secret_key_starting_with_a_dollar_sign_is_used_as_it_is():
+    """django-environ reads "$NAME" as another variable's value; the key is read raw (one key in
+    50 from get_random_secret_key starts with "$": manage.py's throwaway key did, now and then)."""
+    key = "$sw^x9-" + "k" * 50
+    env = {**NO_ENVIRONMENT, "DJANGO_SETTINGS_MODULE": "crm.settings", "DJANGO_SECRET_KEY": key}
+    result = run_python("-c", "from django.conf import settings; print(settings.SECRET_KEY)", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == key
+
+
 @pytest.mark.parametrize("command", [["check"], ["makemigrations", "--check", "--dry-run"]])
 def test_a_fresh_clone_checks_without_a_secret_key(command):
     """Commands that neither serve nor sign run with a throwaway key (manage.KEYLESS_COMMANDS)."""
