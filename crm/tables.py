@@ -68,7 +68,7 @@ def render_arguments(render) -> tuple[tuple[str, ...], str | None]:
     key = getattr(render, "__func__", render)
     try:
         return _ARGUMENTS[key]
-    except (KeyError, TypeError):  # TypeError: an unhashable callable
+    except KeyError:
         arguments = signature(render)
     if len(_ARGUMENTS) < ARGUMENTS_REMEMBERED:
         _ARGUMENTS[key] = arguments
@@ -163,8 +163,12 @@ def per_table(bound_column, kind: Hashable, build, *args):
     """`build(*args)` once per table and column, kept on the table (a new one per request): for what
     django-tables2 would otherwise work out for every cell although it does not depend on the row
     (the cell plan, td and link attributes, the checkbox around its value)."""
-    built = bound_column._table.__dict__.setdefault("_crm_per_column", {})
-    key = (kind, bound_column.name)
+    return once_per_table(bound_column._table, (kind, bound_column.name), build, *args)
+
+
+def once_per_table(table, key: Hashable, build, *args):
+    """`build(*args)` once per table and key, kept on the table (a new one per request)."""
+    built = table.__dict__.setdefault("_crm_per_table", {})
     try:
         return built[key]
     except KeyError:
@@ -218,11 +222,7 @@ class PlannedRow(BoundRow):
         table = self.table
         if any(callable(value) or isinstance(value, dict) for value in table.row_attrs.values()):
             return self.attrs.as_html()
-        built = table.__dict__.setdefault("_crm_row_attrs", {})
-        parity = self.get_even_odd_css_class()
-        if parity not in built:
-            built[parity] = self.attrs.as_html()
-        return built[parity]
+        return once_per_table(table, ("row_attrs", self.get_even_odd_css_class()), lambda: self.attrs.as_html())
 
     def items(self):
         """As BoundRow.items, over the table's visible columns listed once per table (the library
