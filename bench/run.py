@@ -26,6 +26,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.cpu import speed_index
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PASSWORD = "bench-Pass-2026"  # noqa: S105 - see bench/data.py
@@ -368,6 +370,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average": [round(x, 2) for x in os.getloadavg()],  # other work on the machine skews timings
+        "speed_index_ms": speed_index(),  # bench/cpu.py: the same code takes longer on a slower machine
     }
 
 

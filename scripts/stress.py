@@ -11,6 +11,7 @@ Exit status 1 when a check fails. Every process it starts is ended by its PID.
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -27,11 +28,14 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import cpu  # noqa: E402
 from bench.run import BENCH_ENV, free_port, git_revision, machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SERVER_ERROR = re.compile(r"\b5\d\d\b")
 SUMMARY = "压测回访 "  # bench/locustfile.py writes this, then the token
+# Processes started outside this script whose CPU a run reports (bench/cpu.py), by command name.
+CPU_BY_NAME = {"postgres": "postgresql", "redis-server": "redis"}
 # The load generator shares the machine's two cores with the server it measures, so it should cost
 # as little as it can. gunicorn's sync workers close every connection after one response, so each
 # request opens a new one, and gevent's default resolver hands every address lookup (here the
@@ -179,6 +183,7 @@ def main() -> int:
     try:
         wait_until_serving(port, server)
         warm_up(port, args.workers)
+        host = machine()  # its speed index read now, on the quiet machine, and again after the run
         print(f"locust: {args.users} users for {args.minutes} min on 127.0.0.1:{port} …", flush=True)
         command = [sys.executable, "-m", "locust", "-f", "bench/locustfile.py", "--headless", "--only-summary"]
         command += ["-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{int(args.minutes * 60)}s"]
@@ -190,8 +195,14 @@ def main() -> int:
             stdout=(work / "locust.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
+        roots = {"web": server.pid, "locust": locust.pid}
+        before = cpu.take(roots, by_name=CPU_BY_NAME)
         try:
-            locust.wait(timeout=args.minutes * 60 + 180)
+            # The CPU reading ends just before Locust's run does, while every process is still there.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                locust.wait(timeout=max(1.0, args.minutes * 60 - 2))
+            after = cpu.take(roots, by_name=CPU_BY_NAME)
+            locust.wait(timeout=180)
         finally:
             stop(locust)
     finally:
@@ -222,7 +233,7 @@ def main() -> int:
     result = {
         "when": started.isoformat(timespec="seconds"),
         "revision": revision,
-        "machine": machine(),
+        "machine": {**host, "speed_index_after_ms": cpu.speed_index()},
         "users": args.users,
         "minutes": args.minutes,
         "customers": args.customers,
@@ -238,6 +249,7 @@ def main() -> int:
         "slow_pages": slow,
         "rps": overall["rps"],
         "min_rps": args.min_rps,
+        "cpu": cpu.split(before, after, requests=overall.get("requests", 0), server="web"),
     }
     result["passed"] = (
         not server_errors
@@ -281,6 +293,16 @@ def markdown(r: dict) -> str:
             f"| {p['method']} {p['name']} | {p['requests']} | {p['failures']} | {p['p50_ms']:.0f} | "
             f"{p['p95_ms']:.0f} | {p['p99_ms']:.0f} | {p['max_ms']:.0f} | {p['rps']} |"
         )
+    if r.get("cpu"):
+        lines += ["", cpu.describe(r["cpu"], server="web")]
+    speed = r["machine"].get("speed_index_ms")
+    if speed:
+        after = r["machine"].get("speed_index_after_ms")
+        lines += [
+            "",
+            f"Speed index of the machine (bench/cpu.py, lower is faster): {speed} ms before the run"
+            f"{f', {after} ms after' if after else ''}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
