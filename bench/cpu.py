@@ -35,7 +35,10 @@ class Snapshot:
 
 
 def _stat(pid: int) -> tuple[str, int, float] | None:
-    """(command name, parent pid, user + system CPU seconds) of a process; None if it is gone."""
+    """(command name, parent pid, CPU seconds) of a process; None if it is gone. The CPU is its own
+    (user + system) and that of its children that have ended and been waited for: PostgreSQL's
+    backends live a minute at most under Django's CONN_MAX_AGE and end in the middle of a run,
+    and their CPU then appears in the postmaster's."""
     try:
         raw = (PROC / str(pid) / "stat").read_text()
     except OSError:
@@ -43,7 +46,7 @@ def _stat(pid: int) -> tuple[str, int, float] | None:
     # "pid (comm) state ppid …": the name may hold spaces or parentheses, so split at the last ")".
     name = raw[raw.index("(") + 1 : raw.rindex(")")]
     rest = raw[raw.rindex(")") + 2 :].split()
-    return name, int(rest[1]), (int(rest[11]) + int(rest[12])) / TICKS
+    return name, int(rest[1]), sum(int(ticks) for ticks in rest[11:15]) / TICKS  # utime stime cutime cstime
 
 
 def _machine_ticks() -> dict[str, int]:
@@ -83,8 +86,8 @@ def split(before: Snapshot, after: Snapshot, requests: int, server: str) -> dict
     """Each group's CPU between the two snapshots, in cores (CPU seconds per second), and the
     `server` group's milliseconds per request; the machine's busy, stolen and idle cores.
 
-    A process that started in between counts from zero; one that ended in between is missing
-    (its CPU after `before` is lost: gunicorn workers live as long as the run)."""
+    A process that started in between counts from zero; one that ended in between counts through
+    its parent (see `_stat`) when that is in the same group."""
     elapsed = after.at - before.at
     used: dict[str, float] = {}
     for pid, (group, seconds) in after.processes.items():

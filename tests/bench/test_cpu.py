@@ -14,22 +14,28 @@ from bench import cpu
 pytestmark = pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux's /proc")
 
 ROOT = Path(__file__).resolve().parents[2]
-# A child that spends 0.3 s of CPU, says so, then sleeps: its CPU must count for its parent's group.
+# A child that spends 0.3 s of CPU, then sleeps on or ends; its parent says when that is done.
 BURNING_CHILD = """
-import subprocess, sys
+import subprocess, sys, time
 child = subprocess.Popen([sys.executable, "-c", '''
-import time
+import sys, time
 while time.process_time() < 0.3:
     pass
 print("burnt", flush=True)
+if sys.argv[1] == "lives":
+    time.sleep(60)
+''', sys.argv[1]], stdout=subprocess.PIPE, text=True)
+child.stdout.readline()
+if sys.argv[1] == "ends":
+    child.wait()
+print("done", flush=True)
 time.sleep(60)
-'''])
-child.wait()
 """
 
 
-def start(code: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True)
+def start(code: str, *args: str) -> subprocess.Popen:
+    command = [sys.executable, "-c", code, *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def end(process: subprocess.Popen) -> None:
@@ -38,17 +44,19 @@ def end(process: subprocess.Popen) -> None:
     process.stdout.close()
 
 
-def test_a_process_cpu_counts_for_the_group_of_the_process_it_descends_from():
-    busy, idle = start(BURNING_CHILD), start("import time; time.sleep(60)")
+@pytest.mark.parametrize("child", ["lives", "ends"])
+def test_a_process_cpu_counts_for_the_group_of_the_process_it_descends_from(child):
+    """Whether the child is still there at the second reading or has ended and been waited for."""
+    busy, idle = start(BURNING_CHILD, child), start("import time; time.sleep(60)")
     try:
         before = cpu.take({"busy": busy.pid, "idle": idle.pid}, by_name={})
-        assert busy.stdout.readline().strip() == "burnt"
+        assert busy.stdout.readline().strip() == "done"
         after = cpu.take({"busy": busy.pid, "idle": idle.pid}, by_name={})
     finally:
         end(busy)
         end(idle)
     groups = cpu.split(before, after, requests=0, server="busy")["groups"]
-    assert groups["busy"]["cpu_s"] >= 0.2  # the grandchild's 0.3 s (the interpreter's start may precede `before`)
+    assert groups["busy"]["cpu_s"] >= 0.2  # the child's 0.3 s (its interpreter's start may precede `before`)
     assert groups.get("idle", {"cpu_s": 0.0})["cpu_s"] < groups["busy"]["cpu_s"] / 2
     assert os.getpid() not in after.processes  # the test itself is in no group
 
