@@ -1,14 +1,14 @@
 """Where a load run's CPU went, and how fast the machine was: two readings that make runs on
 different machines comparable.
 
-The same code served 143-171 requests/s under `make load` on four machines of one kind, and as
-few as 113 on a fifth: the machines differ, and so do the hours on one machine. A run's
-throughput alone cannot tell a slower server from a slower host. So each run also records:
+Nearly the same code served 143-171 requests/s under `make load` on three machines of one kind,
+and 93-113 on a fourth, where it slowed down within the hour: the machines differ, and so do the
+hours on one machine. A run's throughput alone cannot tell slower code from a slower host. So
+each run also records:
 
 - the CPU each group of processes used over the run (web workers, load generator, PostgreSQL,
-  Redis), read from /proc before and after, and the web workers' CPU per request: the same code
-  on a slower host shows more milliseconds per request, a change to the code on the same host
-  shows in the pages' own figures;
+  Redis), read from /proc before and after, and the web workers' CPU per request. The same code
+  on a slower host takes more milliseconds per request;
 - a speed index: the CPU time of a fixed piece of pure Python (string formatting, escaping, dict
   and list work, sorting, as a page does), best of a few rounds. Lower is faster.
 """
