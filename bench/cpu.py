@@ -7,62 +7,46 @@ hours on one machine. A run's throughput alone cannot tell slower code from a sl
 each run also records:
 
 - the CPU each group of processes used over the run (web workers, load generator, PostgreSQL,
-  Redis), read from /proc before and after, and the web workers' CPU per request. The same code
+  Redis), read with psutil before and after, and the web workers' CPU per request. The same code
   on a slower host takes more milliseconds per request;
 - a speed index: the CPU time of a fixed piece of pure Python (string formatting, escaping, dict
   and list work, sorting, as a page does), best of a few rounds. Lower is faster.
 """
 
 import html
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-PROC = Path("/proc")
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-# /proc/stat's cpu line: user nice system idle iowait irq softirq steal (guest time is in user).
+import psutil
+
+# The machine's CPU time by state (psutil.cpu_times(), /proc/stat on Linux; guest time is in user).
 _IDLE = ("idle", "iowait")
 _BUSY = ("user", "nice", "system", "irq", "softirq", "steal")
-_STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
 @dataclass
 class Snapshot:
     at: float  # time.monotonic()
-    machine: dict[str, int]  # /proc/stat's cpu line, in clock ticks
+    machine: dict[str, float]  # seconds of CPU time by state, all cores together
     processes: dict[int, tuple[str, float]] = field(default_factory=dict)  # pid -> (group, CPU seconds)
 
 
-def _stat(pid: int) -> tuple[str, int, float] | None:
-    """(command name, parent pid, CPU seconds) of a process; None if it is gone. The CPU is its own
-    (user + system) and that of its children that have ended and been waited for: PostgreSQL's
-    backends live a minute at most under Django's CONN_MAX_AGE and end in the middle of a run,
-    and their CPU then appears in the postmaster's."""
-    try:
-        raw = (PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    # "pid (comm) state ppid …": the name may hold spaces or parentheses, so split at the last ")".
-    name = raw[raw.index("(") + 1 : raw.rindex(")")]
-    rest = raw[raw.rindex(")") + 2 :].split()
-    return name, int(rest[1]), sum(int(ticks) for ticks in rest[11:15]) / TICKS  # utime stime cutime cstime
-
-
-def _machine_ticks() -> dict[str, int]:
-    with open(PROC / "stat") as stat:
-        values = stat.readline().split()[1:]
-    return {name: int(value) for name, value in zip(_STAT_FIELDS, values, strict=False)}
+def _cpu_seconds(times) -> float:
+    """A process's own CPU (user + system) and that of its children that have ended and been
+    waited for: PostgreSQL's backends live a minute at most under Django's CONN_MAX_AGE and end in
+    the middle of a run, and their CPU then appears in the postmaster's."""
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def take(roots: dict[str, int], by_name: dict[str, str]) -> Snapshot:
     """CPU seconds so far of every process in a group: `roots` maps a group to a process whose
     descendants all belong to it (gunicorn's master and its workers); `by_name` maps a command
     name to a group for processes started elsewhere (PostgreSQL's backends, Redis)."""
-    stats = {}
-    for entry in PROC.iterdir():
-        if entry.name.isdigit() and (found := _stat(int(entry.name))) is not None:
-            stats[int(entry.name)] = found
+    stats = {
+        process.pid: (process.info["name"], process.info["ppid"], _cpu_seconds(process.info["cpu_times"]))
+        for process in psutil.process_iter(["name", "ppid", "cpu_times"])
+        if process.info["cpu_times"] is not None  # None: gone, or not ours to read
+    }
     group_of_root = {pid: group for group, pid in roots.items()}
 
     def group(pid: int) -> str | None:
@@ -79,7 +63,9 @@ def take(roots: dict[str, int], by_name: dict[str, str]) -> Snapshot:
         owner = group(pid) or by_name.get(name)
         if owner is not None:
             processes[pid] = (owner, seconds)
-    return Snapshot(at=time.monotonic(), machine=_machine_ticks(), processes=processes)
+    times = psutil.cpu_times()
+    machine = {state: getattr(times, state, 0.0) for state in (*_BUSY, *_IDLE)}
+    return Snapshot(at=time.monotonic(), machine=machine, processes=processes)
 
 
 def split(before: Snapshot, after: Snapshot, requests: int, server: str) -> dict:
@@ -87,15 +73,13 @@ def split(before: Snapshot, after: Snapshot, requests: int, server: str) -> dict
     `server` group's milliseconds per request; the machine's busy, stolen and idle cores.
 
     A process that started in between counts from zero; one that ended in between counts through
-    its parent (see `_stat`) when that is in the same group."""
+    its parent (see `_cpu_seconds`) when that is in the same group."""
     elapsed = after.at - before.at
     used: dict[str, float] = {}
     for pid, (group, seconds) in after.processes.items():
         start = before.processes.get(pid, (group, 0.0))[1]
         used[group] = used.get(group, 0.0) + max(0.0, seconds - start)
-    ticks = {name: after.machine.get(name, 0) - before.machine.get(name, 0) for name in _STAT_FIELDS}
-    all_ticks = sum(ticks.values()) or 1
-    cpus = all_ticks / TICKS / elapsed if elapsed > 0 else 0.0
+    spent = {state: after.machine.get(state, 0.0) - before.machine.get(state, 0.0) for state in (*_BUSY, *_IDLE)}
 
     def cores(seconds: float) -> float:
         return round(seconds / elapsed, 2) if elapsed > 0 else 0.0
@@ -104,10 +88,10 @@ def split(before: Snapshot, after: Snapshot, requests: int, server: str) -> dict
         "seconds": round(elapsed, 1),
         "groups": {group: {"cpu_s": round(seconds, 1), "cores": cores(seconds)} for group, seconds in used.items()},
         "machine": {
-            "cpus": round(cpus, 2),
-            "busy_cores": round(cpus * sum(ticks[name] for name in _BUSY) / all_ticks, 2),
-            "steal_cores": round(cpus * ticks["steal"] / all_ticks, 2),
-            "idle_cores": round(cpus * sum(ticks[name] for name in _IDLE) / all_ticks, 2),
+            "cpus": cores(sum(spent.values())),
+            "busy_cores": cores(sum(spent[state] for state in _BUSY)),
+            "steal_cores": cores(spent["steal"]),
+            "idle_cores": cores(sum(spent[state] for state in _IDLE)),
         },
     }
     if server in used and requests:
