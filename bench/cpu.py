@@ -13,6 +13,7 @@ each run also records:
   and list work, sorting, as a page does), best of a few rounds. Lower is faster.
 """
 
+import contextlib
 import html
 import time
 from dataclasses import dataclass, field
@@ -38,31 +39,28 @@ def _cpu_seconds(times) -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
+def _members(roots: dict[str, int]) -> dict[int, str]:
+    """pid -> group of every root process and its descendants now."""
+    members = {}
+    for group, pid in roots.items():
+        with contextlib.suppress(psutil.Error):  # a root that is gone has no one left to count
+            root = psutil.Process(pid)
+            for process in (root, *root.children(recursive=True)):
+                members[process.pid] = group
+    return members
+
+
 def take(roots: dict[str, int], by_name: dict[str, str]) -> Snapshot:
     """CPU seconds so far of every process in a group: `roots` maps a group to a process whose
     descendants all belong to it (gunicorn's master and its workers); `by_name` maps a command
     name to a group for processes started elsewhere (PostgreSQL's backends, Redis)."""
-    stats = {
-        process.pid: (process.info["name"], process.info["ppid"], _cpu_seconds(process.info["cpu_times"]))
-        for process in psutil.process_iter(["name", "ppid", "cpu_times"])
-        if process.info["cpu_times"] is not None  # None: gone, or not ours to read
-    }
-    group_of_root = {pid: group for group, pid in roots.items()}
-
-    def group(pid: int) -> str | None:
-        seen = set()
-        while pid in stats and pid not in seen:
-            if pid in group_of_root:
-                return group_of_root[pid]
-            seen.add(pid)
-            pid = stats[pid][1]
-        return None
-
+    members = _members(roots)
     processes = {}
-    for pid, (name, _parent, seconds) in stats.items():
-        owner = group(pid) or by_name.get(name)
-        if owner is not None:
-            processes[pid] = (owner, seconds)
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        times = process.info["cpu_times"]  # None: gone, or not ours to read
+        group = members.get(process.pid) or by_name.get(process.info["name"])
+        if times is not None and group is not None:
+            processes[process.pid] = (group, _cpu_seconds(times))
     times = psutil.cpu_times()
     machine = {state: getattr(times, state, 0.0) for state in (*_BUSY, *_IDLE)}
     return Snapshot(at=time.monotonic(), machine=machine, processes=processes)

@@ -214,13 +214,18 @@ def fixed_link_attrs(link) -> str | None:
 COLUMN_DEFAULT = object()
 
 
+def _fixed_attributes(attrs: dict) -> bool:
+    """True when no attribute is computed from the record (a callable, or a dict of them)."""
+    return not any(callable(value) or isinstance(value, dict) for value in attrs.values())
+
+
 class PlannedRow(BoundRow):
     def attrs_html(self) -> str:
         """`self.attrs.as_html()`, built once per table and odd/even class when the table's row
         attributes are fixed (no callables, which compute a value from the record): only that class
         differs from row to row."""
         table = self.table
-        if any(callable(value) or isinstance(value, dict) for value in table.row_attrs.values()):
+        if not once_per_table(table, "row_attrs_fixed", _fixed_attributes, table.row_attrs):
             return self.attrs.as_html()
         return once_per_table(table, ("row_attrs", self.get_even_odd_css_class()), lambda: self.attrs.as_html())
 
